@@ -36,7 +36,11 @@ pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
             let _ = e.print();
             return code;
         }
@@ -52,9 +56,19 @@ pub fn main() -> i32 {
 
 /// Prints an error as one line on stderr and returns its exit code.
 pub fn report(e: &anyhow::Error) -> i32 {
-    let code = e.downcast_ref::<Error>().map_or(exit::FAILURE, Error::exit_code);
-    let msg = e.chain().map(ToString::to_string).collect::<Vec<_>>().join(": ");
-    let prefix = if std::io::stderr().is_terminal() { "\x1b[1;31merror\x1b[0m" } else { "error" };
+    let code = e
+        .downcast_ref::<Error>()
+        .map_or(exit::FAILURE, Error::exit_code);
+    let msg = e
+        .chain()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ");
+    let prefix = if std::io::stderr().is_terminal() {
+        "\x1b[1;31merror\x1b[0m"
+    } else {
+        "error"
+    };
     eprintln!("stormtrack: {prefix}: {msg}");
     code
 }

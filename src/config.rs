@@ -27,12 +27,17 @@ impl TimeSelection {
     /// From `--num`, `--start` and `--end` (already checked not to mix).
     pub fn from_flags(num: Option<usize>, start: Option<&str>, end: Option<&str>) -> Result<Self> {
         let parse = |flag: &str, s: Option<&str>| -> Result<Option<DateTime>> {
-            s.map(|s| parse_datetime(s).map_err(|e| Error::Usage(format!("invalid {flag} '{s}': {e}")))).transpose()
+            s.map(|s| {
+                parse_datetime(s).map_err(|e| Error::Usage(format!("invalid {flag} '{s}': {e}")))
+            })
+            .transpose()
         };
         match (num, start, end) {
             (Some(0), ..) => Err(Error::Usage("--num must be at least 1".into())),
             (Some(n), None, None) => Ok(TimeSelection::First(n)),
-            (Some(_), ..) => Err(Error::Usage("--num cannot be combined with --start/--end".into())),
+            (Some(_), ..) => Err(Error::Usage(
+                "--num cannot be combined with --start/--end".into(),
+            )),
             (None, None, None) => Ok(TimeSelection::All),
             (None, s, e) => {
                 let (s, e) = (parse("--start", s)?, parse("--end", e)?);
@@ -54,10 +59,18 @@ impl TimeSelection {
             TimeSelection::First(k) => 0..(*k).min(n),
             TimeSelection::Between(start, end) => {
                 if !meta.time_known {
-                    return Err(Error::Usage(format!("{} has no time axis; --start/--end cannot apply", meta.path.display())));
+                    return Err(Error::Usage(format!(
+                        "{} has no time axis; --start/--end cannot apply",
+                        meta.path.display()
+                    )));
                 }
                 let instant = |flag: &str, d: &DateTime| {
-                    meta.calendar.instant(d).map_err(|e| Error::Usage(format!("{flag}: {e} (the file uses the {} calendar)", meta.calendar)))
+                    meta.calendar.instant(d).map_err(|e| {
+                        Error::Usage(format!(
+                            "{flag}: {e} (the file uses the {} calendar)",
+                            meta.calendar
+                        ))
+                    })
                 };
                 let lo = match start {
                     Some(d) => {
@@ -124,7 +137,13 @@ pub struct TrackConfig {
 impl TrackConfig {
     /// The detector's parameters, with the variable's default threshold.
     pub fn detect_config(&self) -> DetectConfig {
-        DetectConfig { mode: self.mode, window: self.window, threshold: self.threshold.unwrap_or_else(|| default_threshold(&self.request.name)) }
+        DetectConfig {
+            mode: self.mode,
+            window: self.window,
+            threshold: self
+                .threshold
+                .unwrap_or_else(|| default_threshold(&self.request.name)),
+        }
     }
 }
 

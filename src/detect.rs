@@ -116,11 +116,19 @@ struct Candidate<T> {
 }
 
 /// [`detect`] for one floating-point type.
-pub fn detect_typed<T: Sample>(data: ArrayView2<T>, grid: &Grid, cfg: &DetectConfig) -> Vec<Centre> {
+pub fn detect_typed<T: Sample>(
+    data: ArrayView2<T>,
+    grid: &Grid,
+    cfg: &DetectConfig,
+) -> Vec<Centre> {
     let (rows, cols) = data.dim();
     debug_assert_eq!((rows, cols), (grid.rows(), grid.cols()));
     let field = filled(data, cfg.mode);
-    let shape = Shape { rows, cols, wrap: grid.global };
+    let shape = Shape {
+        rows,
+        cols,
+        wrap: grid.global,
+    };
     let candidates = extrema(&field, shape, cfg);
     let survivors = remove_duplicates(&candidates, shape);
     survivors
@@ -150,7 +158,10 @@ impl Shape {
         let rr = r as isize + dr;
         let cc = c as isize + dc;
         if self.wrap {
-            Some((rr.rem_euclid(self.rows as isize) as usize, cc.rem_euclid(self.cols as isize) as usize))
+            Some((
+                rr.rem_euclid(self.rows as isize) as usize,
+                cc.rem_euclid(self.cols as isize) as usize,
+            ))
         } else if rr < 0 || cc < 0 || rr >= self.rows as isize || cc >= self.cols as isize {
             None
         } else {
@@ -164,8 +175,14 @@ impl Shape {
 fn filled<T: Sample>(data: ArrayView2<T>, mode: Mode) -> Vec<T> {
     let mut out = Vec::with_capacity(data.len());
     match mode {
-        Mode::Min => out.extend(data.iter().map(|&v| if v.is_nan() { T::INFINITY } else { v })),
-        Mode::Max => out.extend(data.iter().map(|&v| if v.is_nan() { T::INFINITY } else { -v })),
+        Mode::Min => out.extend(
+            data.iter()
+                .map(|&v| if v.is_nan() { T::INFINITY } else { v }),
+        ),
+        Mode::Max => out.extend(
+            data.iter()
+                .map(|&v| if v.is_nan() { T::INFINITY } else { -v }),
+        ),
     }
     out
 }
@@ -202,12 +219,18 @@ fn extrema<T: Sample>(field: &[T], shape: Shape, cfg: &DetectConfig) -> Vec<Cand
                 }
             }
             // Partial selection yields the same element as a full sort.
-            let (_, kth, _) = window.select_nth_unstable_by(rank, |a, b| a.partial_cmp(b).expect("no NaN after filling"));
+            let (_, kth, _) = window.select_nth_unstable_by(rank, |a, b| {
+                a.partial_cmp(b).expect("no NaN after filling")
+            });
             if (*kth - centre).to_f64() <= cfg.threshold {
                 continue;
             }
             let intensity = laplacian(field, shape, r, c, centre);
-            out.push(Candidate { row: r, col: c, intensity });
+            out.push(Candidate {
+                row: r,
+                col: c,
+                intensity,
+            });
         }
     }
     out
@@ -215,12 +238,22 @@ fn extrema<T: Sample>(field: &[T], shape: Shape, cfg: &DetectConfig) -> Vec<Cand
 
 /// Whether no value in the `(2h+1)²` window is strictly lower than `centre`.
 #[inline]
-fn is_window_minimum<T: Sample>(field: &[T], shape: Shape, r: usize, c: usize, h: usize, centre: T) -> bool {
+fn is_window_minimum<T: Sample>(
+    field: &[T],
+    shape: Shape,
+    r: usize,
+    c: usize,
+    h: usize,
+    centre: T,
+) -> bool {
     let cols = shape.cols;
     for rr in r - h..=r + h {
         let base = rr * cols;
         if c >= h && c + h < cols {
-            if field[base + c - h..=base + c + h].iter().any(|&v| v < centre) {
+            if field[base + c - h..=base + c + h]
+                .iter()
+                .any(|&v| v < centre)
+            {
                 return false;
             }
         } else {
@@ -268,7 +301,9 @@ fn remove_duplicates<T: Sample>(candidates: &[Candidate<T>], shape: Shape) -> Ve
             let me = cand.row * shape.cols + cand.col;
             for dr in -h..=h {
                 for dc in -h..=h {
-                    let Some((rr, cc)) = shape.offset(cand.row, cand.col, dr, dc) else { continue };
+                    let Some((rr, cc)) = shape.offset(cand.row, cand.col, dr, dc) else {
+                        continue;
+                    };
                     let other = rr * shape.cols + cc;
                     if let Some(&v) = index.get(&other) {
                         if v > own || (v == own && other < me) {
@@ -297,7 +332,11 @@ mod tests {
     }
 
     fn cfg(mode: Mode) -> DetectConfig {
-        DetectConfig { mode, window: 5, threshold: 0.0 }
+        DetectConfig {
+            mode,
+            window: 5,
+            threshold: 0.0,
+        }
     }
 
     fn bowl(rows: usize, cols: usize, at: (usize, usize), depth: f64) -> Array2<f64> {
@@ -332,7 +371,11 @@ mod tests {
         let g = grid(12, 16, false);
         for at in [(1, 8), (6, 1), (6, 14)] {
             let c = detect(&Frame::F64(bowl(12, 16, at, 20.0)), &g, &cfg(Mode::Min));
-            assert!(c.iter().all(|c| (c.row, c.col) != (at.0 as u32, at.1 as u32)), "{at:?}");
+            assert!(
+                c.iter()
+                    .all(|c| (c.row, c.col) != (at.0 as u32, at.1 as u32)),
+                "{at:?}"
+            );
         }
     }
 
@@ -363,10 +406,23 @@ mod tests {
         let g = grid(12, 16, false);
         let a = bowl(12, 16, (5, 7), 20.0);
         // 8th-ranked value in the window minus the centre:
-        let mut w: Vec<f64> = (3..8).flat_map(|r| (5..10).map(move |c| (r, c))).map(|(r, c)| a[[r, c]]).collect();
+        let mut w: Vec<f64> = (3..8)
+            .flat_map(|r| (5..10).map(move |c| (r, c)))
+            .map(|(r, c)| a[[r, c]])
+            .collect();
         w.sort_by(f64::total_cmp);
         let depth = w[8] - a[[5, 7]];
-        let at = |thr| detect(&Frame::F64(a.clone()), &g, &DetectConfig { threshold: thr, ..cfg(Mode::Min) }).len();
+        let at = |thr| {
+            detect(
+                &Frame::F64(a.clone()),
+                &g,
+                &DetectConfig {
+                    threshold: thr,
+                    ..cfg(Mode::Min)
+                },
+            )
+            .len()
+        };
         assert_eq!(at(depth - 1e-9), 1);
         assert_eq!(at(depth), 0);
     }
@@ -395,7 +451,10 @@ mod tests {
         a[[6, 6]] = 990.0;
         a[[6, 8]] = 990.0;
         let c = detect(&Frame::F64(a), &g, &cfg(Mode::Min));
-        assert_eq!(c.iter().map(|c| (c.row, c.col)).collect::<Vec<_>>(), vec![(6, 6)]);
+        assert_eq!(
+            c.iter().map(|c| (c.row, c.col)).collect::<Vec<_>>(),
+            vec![(6, 6)]
+        );
     }
 
     #[test]
@@ -405,7 +464,10 @@ mod tests {
         a[[6, 6]] = 995.0;
         a[[6, 8]] = 990.0;
         let c = detect(&Frame::F64(a), &g, &cfg(Mode::Min));
-        assert_eq!(c.iter().map(|c| (c.row, c.col)).collect::<Vec<_>>(), vec![(6, 8)]);
+        assert_eq!(
+            c.iter().map(|c| (c.row, c.col)).collect::<Vec<_>>(),
+            vec![(6, 8)]
+        );
     }
 
     #[test]
@@ -417,10 +479,16 @@ mod tests {
         let mut a = Array2::<f32>::from_elem((12, 16), 100_000.0);
         a[[6, 6]] = 99_000.0;
         a[[6, 8]] = 99_000.0;
-        a[[5, 8]] = 100_000.0078125;
+        a[[5, 8]] = f32::from_bits(100_000f32.to_bits() + 1); // one ulp: 100000.0078125
         let c = detect(&Frame::F32(a.clone()), &g, &cfg(Mode::Min));
-        assert_eq!(c.iter().map(|c| (c.row, c.col)).collect::<Vec<_>>(), vec![(6, 6)]);
+        assert_eq!(
+            c.iter().map(|c| (c.row, c.col)).collect::<Vec<_>>(),
+            vec![(6, 6)]
+        );
         let c = detect(&Frame::F64(a.mapv(f64::from)), &g, &cfg(Mode::Min));
-        assert_eq!(c.iter().map(|c| (c.row, c.col)).collect::<Vec<_>>(), vec![(6, 8)]);
+        assert_eq!(
+            c.iter().map(|c| (c.row, c.col)).collect::<Vec<_>>(),
+            vec![(6, 8)]
+        );
     }
 }

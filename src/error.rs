@@ -33,7 +33,10 @@ pub enum Error {
     NotFound(PathBuf),
 
     #[error("{}: cannot read: {source}; check the file's permissions", .path.display())]
-    Unreadable { path: PathBuf, source: std::io::Error },
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 
     #[error("{}: the file is empty (0 bytes); was the download or copy interrupted?", .0.display())]
     EmptyFile(PathBuf),
@@ -42,10 +45,20 @@ pub enum Error {
     UnknownFormat { path: PathBuf, magic: String },
 
     #[error("{}: no variable '{requested}' (also tried {tried}); the file has: {available}. Pass one of them with --var", .path.display())]
-    NoVariable { path: PathBuf, requested: String, tried: String, available: String },
+    NoVariable {
+        path: PathBuf,
+        requested: String,
+        tried: String,
+        available: String,
+    },
 
     #[error("{}: variable '{variable}' has {count} levels ({levels}); choose one with --level VALUE", .path.display())]
-    LevelRequired { path: PathBuf, variable: String, count: usize, levels: String },
+    LevelRequired {
+        path: PathBuf,
+        variable: String,
+        count: usize,
+        levels: String,
+    },
 
     /// Any other problem with an input file.
     #[error("{}: {message}", .path.display())]
@@ -69,11 +82,17 @@ pub enum Error {
 
 impl Error {
     pub fn input(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
-        Error::Input { path: path.into(), message: message.into() }
+        Error::Input {
+            path: path.into(),
+            message: message.into(),
+        }
     }
 
     pub fn output(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
-        Error::Output { path: path.into(), message: message.into() }
+        Error::Output {
+            path: path.into(),
+            message: message.into(),
+        }
     }
 
     /// The process exit code for this error.

@@ -62,7 +62,9 @@ fn covers_circle(lon: &[f64]) -> bool {
     if step == 0.0 || !step.is_finite() {
         return false;
     }
-    let even = lon.windows(2).all(|w| ((w[1] - w[0]) - step).abs() <= 1e-3 * step.abs());
+    let even = lon
+        .windows(2)
+        .all(|w| ((w[1] - w[0]) - step).abs() <= 1e-3 * step.abs());
     even && ((n as f64) * step.abs() - 360.0).abs() <= 1e-3 * step.abs()
 }
 

@@ -53,7 +53,9 @@ pub enum TimeError {
     BadUnits(String),
     #[error("time unit '{0}' is not supported: use days, hours, minutes or seconds")]
     UnsupportedUnit(String),
-    #[error("cannot read '{0}' as a date and time: use ISO 8601, e.g. 2025-12-01 or 2025-12-01T06:00")]
+    #[error(
+        "cannot read '{0}' as a date and time: use ISO 8601, e.g. 2025-12-01 or 2025-12-01T06:00"
+    )]
     BadDate(String),
     #[error("date '{0}' does not exist in the {1} calendar")]
     NoSuchDate(String, Calendar),
@@ -100,7 +102,14 @@ impl fmt::Display for DateTime {
 
 impl DateTime {
     pub fn new(year: i64, month: u32, day: u32, hour: u32) -> Self {
-        DateTime { year, month, day, hour, minute: 0, second: 0 }
+        DateTime {
+            year,
+            month,
+            day,
+            hour,
+            minute: 0,
+            second: 0,
+        }
     }
 }
 
@@ -134,7 +143,11 @@ fn gregorian_from_days(z: i64) -> (i64, u32, u32) {
 
 /// Days from 1970-01-01 (Gregorian) of a Julian-calendar date.
 fn julian_days(y: i64, m: u32, d: u32) -> i64 {
-    let (y, m) = if m <= 2 { (y - 1, i64::from(m) + 12) } else { (y, i64::from(m)) };
+    let (y, m) = if m <= 2 {
+        (y - 1, i64::from(m) + 12)
+    } else {
+        (y, i64::from(m))
+    };
     // Julian day number, then shift to the Unix epoch (JDN 2440588).
     let jdn = floor_div(1461 * (y + 4716), 4) + floor_div(153 * (m + 1), 5) + i64::from(d) - 1524;
     jdn - 2_440_588
@@ -204,7 +217,7 @@ impl Calendar {
         }
     }
 
-    fn from_days(self, days: i64) -> (i64, u32, u32) {
+    fn ymd_of_days(self, days: i64) -> (i64, u32, u32) {
         match self {
             Calendar::ProlepticGregorian => gregorian_from_days(days),
             Calendar::Julian => julian_from_days(days),
@@ -256,7 +269,7 @@ impl Calendar {
     pub fn date(self, t: Instant) -> DateTime {
         let days = floor_div(t, SECONDS_PER_DAY);
         let secs = t.rem_euclid(SECONDS_PER_DAY);
-        let (year, month, day) = self.from_days(days);
+        let (year, month, day) = self.ymd_of_days(days);
         DateTime {
             year,
             month,
@@ -292,8 +305,14 @@ pub fn parse_datetime(text: &str) -> Result<DateTime, TimeError> {
     };
     let mut parts = date.split('-');
     let year: i64 = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
-    let month: u32 = parts.next().map_or(Ok(1), |p| p.parse()).map_err(|_| bad())?;
-    let day: u32 = parts.next().map_or(Ok(1), |p| p.parse()).map_err(|_| bad())?;
+    let month: u32 = parts
+        .next()
+        .map_or(Ok(1), |p| p.parse())
+        .map_err(|_| bad())?;
+    let day: u32 = parts
+        .next()
+        .map_or(Ok(1), |p| p.parse())
+        .map_err(|_| bad())?;
     if parts.next().is_some() {
         return Err(bad());
     }
@@ -303,7 +322,11 @@ pub fn parse_datetime(text: &str) -> Result<DateTime, TimeError> {
             if i >= 3 {
                 return Err(bad());
             }
-            let p = if i == 2 { p.split('.').next().unwrap_or(p) } else { p };
+            let p = if i == 2 {
+                p.split('.').next().unwrap_or(p)
+            } else {
+                p
+            };
             hms[i] = p.parse().map_err(|_| bad())?;
         }
     }
@@ -340,7 +363,8 @@ impl TimeUnits {
             "seconds" | "second" | "sec" | "secs" | "s" => 1,
             other => return Err(TimeError::UnsupportedUnit(other.to_string())),
         };
-        let reference = parse_datetime(reference).map_err(|_| TimeError::BadUnits(units.to_string()))?;
+        let reference =
+            parse_datetime(reference).map_err(|_| TimeError::BadUnits(units.to_string()))?;
         let epoch = calendar.instant(&reference)?;
         Ok(TimeUnits { seconds, epoch })
     }
@@ -432,7 +456,10 @@ mod tests {
             TimeUnits::parse("months since 2000-01-01", Calendar::Standard),
             Err(TimeError::UnsupportedUnit(_))
         ));
-        assert!(matches!(TimeUnits::parse("hours", Calendar::Standard), Err(TimeError::BadUnits(_))));
+        assert!(matches!(
+            TimeUnits::parse("hours", Calendar::Standard),
+            Err(TimeError::BadUnits(_))
+        ));
         assert!("bogus".parse::<Calendar>().is_err());
     }
 }

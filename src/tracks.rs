@@ -26,7 +26,12 @@ pub struct TrackMeta {
 
 impl TrackMeta {
     pub fn new(variable: &str) -> Self {
-        TrackMeta { variable: variable.to_string(), units: None, calendar: Calendar::Standard, time_known: true }
+        TrackMeta {
+            variable: variable.to_string(),
+            units: None,
+            calendar: Calendar::Standard,
+            time_known: true,
+        }
     }
 }
 
@@ -84,7 +89,12 @@ impl<'a> Track<'a> {
     /// The `i`-th point.
     pub fn point(&self, i: usize) -> Point {
         let j = self.start + i;
-        Point { time: self.tracks.time[j], lat: self.tracks.lat[j], lon: self.tracks.lon[j], value: self.tracks.value[j] }
+        Point {
+            time: self.tracks.time[j],
+            lat: self.tracks.lat[j],
+            lon: self.tracks.lon[j],
+            value: self.tracks.value[j],
+        }
     }
     pub fn points(&self) -> impl ExactSizeIterator<Item = Point> + 'a {
         let t = *self;
@@ -95,7 +105,15 @@ impl<'a> Track<'a> {
 impl Tracks {
     /// An empty store.
     pub fn empty(meta: TrackMeta) -> Self {
-        Tracks { meta, track_id: vec![], time: vec![], lat: vec![], lon: vec![], value: vec![], offsets: vec![0] }
+        Tracks {
+            meta,
+            track_id: vec![],
+            time: vec![],
+            lat: vec![],
+            lon: vec![],
+            value: vec![],
+            offsets: vec![0],
+        }
     }
 
     /// Number of tracks.
@@ -110,7 +128,12 @@ impl Tracks {
         self.time.len()
     }
     pub fn get(&self, index: usize) -> Option<Track<'_>> {
-        (index < self.len()).then(|| Track { tracks: self, index, start: self.offsets[index], end: self.offsets[index + 1] })
+        (index < self.len()).then(|| Track {
+            tracks: self,
+            index,
+            start: self.offsets[index],
+            end: self.offsets[index + 1],
+        })
     }
     pub fn iter(&self) -> impl ExactSizeIterator<Item = Track<'_>> + '_ {
         (0..self.len()).map(move |i| self.get(i).expect("index in range"))
@@ -155,7 +178,12 @@ impl Tracks {
 
     /// Keeps only tracks with at least `min_len` points, renumbering them.
     pub fn retain_min_length(&self, min_len: usize) -> Tracks {
-        Tracks::from_tracks(self.meta.clone(), self.iter().filter(|t| t.len() >= min_len).map(|t| t.points()))
+        Tracks::from_tracks(
+            self.meta.clone(),
+            self.iter()
+                .filter(|t| t.len() >= min_len)
+                .map(|t| t.points()),
+        )
     }
 }
 
@@ -222,7 +250,12 @@ mod tests {
     use super::*;
 
     fn p(time: i64, lat: f64) -> Point {
-        Point { time, lat, lon: 0.0, value: lat * 10.0 }
+        Point {
+            time,
+            lat,
+            lon: 0.0,
+            value: lat * 10.0,
+        }
     }
 
     #[test]
@@ -248,7 +281,10 @@ mod tests {
 
     #[test]
     fn min_length_filter_renumbers() {
-        let t = Tracks::from_tracks(TrackMeta::new("msl"), vec![vec![p(0, 1.0)], vec![p(0, 2.0), p(6, 3.0)]]);
+        let t = Tracks::from_tracks(
+            TrackMeta::new("msl"),
+            vec![vec![p(0, 1.0)], vec![p(0, 2.0), p(6, 3.0)]],
+        );
         let kept = t.retain_min_length(2);
         assert_eq!(kept.len(), 1);
         assert_eq!(kept.get(0).unwrap().lats(), &[2.0, 3.0]);

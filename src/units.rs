@@ -32,18 +32,23 @@ impl FromStr for Distance {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let t = s.trim();
-        let split = t.find(|ch: char| ch.is_ascii_alphabetic()).unwrap_or(t.len());
+        let split = t
+            .find(|ch: char| ch.is_ascii_alphabetic())
+            .unwrap_or(t.len());
         let (num, unit) = t.split_at(split);
-        let value: f64 = num
-            .trim()
-            .parse()
-            .map_err(|_| format!("'{s}' is not a distance: give a number and a unit, e.g. 500km"))?;
+        let value: f64 = num.trim().parse().map_err(|_| {
+            format!("'{s}' is not a distance: give a number and a unit, e.g. 500km")
+        })?;
         let factor = match unit.trim().to_ascii_lowercase().as_str() {
             "" | "km" => 1.0,
             "m" => 1e-3,
             "nmi" | "nm" => 1.852,
             "mi" => 1.609_344,
-            other => return Err(format!("unknown distance unit '{other}' in '{s}': use km, m, nmi or mi")),
+            other => {
+                return Err(format!(
+                    "unknown distance unit '{other}' in '{s}': use km, m, nmi or mi"
+                ))
+            }
         };
         let km = value * factor;
         if !(km.is_finite() && km > 0.0) {
@@ -64,7 +69,10 @@ mod tests {
         assert_eq!("500000m".parse::<Distance>().unwrap().km(), 500.0);
         assert_eq!("500".parse::<Distance>().unwrap().km(), 500.0);
         assert!(("270nmi".parse::<Distance>().unwrap().km() - 500.04).abs() < 1e-9);
-        assert!("500 furlongs".parse::<Distance>().unwrap_err().contains("unknown distance unit"));
+        assert!("500 furlongs"
+            .parse::<Distance>()
+            .unwrap_err()
+            .contains("unknown distance unit"));
         assert!("-5km".parse::<Distance>().is_err());
         assert!("far".parse::<Distance>().is_err());
     }

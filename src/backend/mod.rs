@@ -69,7 +69,9 @@ pub fn block_steps(meta: &FieldMeta) -> usize {
 /// Consecutive blocks covering `range`.
 pub fn blocks(range: Range<usize>, size: usize) -> impl Iterator<Item = Range<usize>> {
     let size = size.max(1);
-    (range.start..range.end).step_by(size).map(move |s| s..(s + size).min(range.end))
+    (range.start..range.end)
+        .step_by(size)
+        .map(move |s| s..(s + size).min(range.end))
 }
 
 /// Opens the input of a run.
@@ -96,7 +98,10 @@ pub struct LinkStage {
 
 impl LinkStage {
     pub fn new(tracker: &dyn Tracker) -> Self {
-        LinkStage { linker: tracker.linker(), stats: RunStats::default() }
+        LinkStage {
+            linker: tracker.linker(),
+            stats: RunStats::default(),
+        }
     }
 
     /// Consumes the next step (global index `step`).
@@ -123,7 +128,11 @@ impl LinkStage {
 }
 
 /// Detects one frame and notes whether it was entirely missing.
-pub fn detect_frame(tracker: &dyn Tracker, frame: &crate::field::Frame, meta: &FieldMeta) -> (Vec<Centre>, bool) {
+pub fn detect_frame(
+    tracker: &dyn Tracker,
+    frame: &crate::field::Frame,
+    meta: &FieldMeta,
+) -> (Vec<Centre>, bool) {
     let centres = tracker.detect(frame, &meta.grid);
     let missing = centres.is_empty() && frame.all_missing();
     (centres, missing)
@@ -138,11 +147,17 @@ pub fn run(cfg: &TrackConfig, tracker: &dyn Tracker) -> Result<(Tracks, FieldMet
     let mut stage = LinkStage::new(tracker);
     match cfg.backend {
         BackendKind::Serial => serial::run(reader, range, block, tracker, &mut stage)?,
-        BackendKind::Rayon | BackendKind::Mpi => rayon_pool::run(reader, range, block, cfg.threads, tracker, &mut stage)?,
+        BackendKind::Rayon | BackendKind::Mpi => {
+            rayon_pool::run(reader, range, block, cfg.threads, tracker, &mut stage)?
+        }
     }
     let (tracks, mut stats) = stage.finish(track_meta(cfg, &meta));
     stats.backend = Some(cfg.backend);
-    stats.threads = if cfg.backend == BackendKind::Serial { 1 } else { cfg.threads };
+    stats.threads = if cfg.backend == BackendKind::Serial {
+        1
+    } else {
+        cfg.threads
+    };
     stats.ranks = 1;
     stats.block_steps = block;
     Ok((tracks, meta, stats))

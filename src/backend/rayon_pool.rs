@@ -48,7 +48,12 @@ pub fn run(
             stage.stats.read += read_time;
             let frames = frames?;
             let t = Instant::now();
-            let detected: Vec<_> = pool.install(|| frames.par_iter().map(|f| detect_frame(tracker, f, &meta)).collect());
+            let detected: Vec<_> = pool.install(|| {
+                frames
+                    .par_iter()
+                    .map(|f| detect_frame(tracker, f, &meta))
+                    .collect()
+            });
             stage.stats.detect += t.elapsed();
             drop(frames);
             for (i, (centres, missing)) in detected.into_iter().enumerate() {

@@ -17,9 +17,11 @@ use crate::units::Distance;
 
 /// Arguments of `stormtrack track`.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  stormtrack track era5_msl.nc --var msl -o tracks.txt\n  \
+#[command(
+    after_help = "Examples:\n  stormtrack track era5_msl.nc --var msl -o tracks.txt\n  \
 stormtrack track era5_vo.grib --var vo --mode max --level 850 -o -\n  \
-stormtrack track era5_msl.nc --var msl --start 2025-12-01 --end 2025-12-31T18")]
+stormtrack track era5_msl.nc --var msl --start 2025-12-01 --end 2025-12-31T18"
+)]
 pub struct TrackArgs {
     /// Input file: NetCDF (classic, 64-bit offset, CDF-5, NetCDF-4) or GRIB 1/2, recognised by content.
     #[arg(value_name = "INPUT")]
@@ -94,26 +96,37 @@ impl TrackArgs {
     /// Validates the arguments into a [`TrackConfig`].
     pub fn into_config(self) -> Result<TrackConfig, Error> {
         if self.window < 3 || self.window % 2 == 0 {
-            return Err(Error::Usage(format!("--window {} must be an odd number of cells, at least 3 (e.g. 5)", self.window)));
+            return Err(Error::Usage(format!(
+                "--window {} must be an odd number of cells, at least 3 (e.g. 5)",
+                self.window
+            )));
         }
         if let Some(t) = self.threshold {
             if !t.is_finite() {
-                return Err(Error::Usage(format!("--threshold {t} must be a finite number")));
+                return Err(Error::Usage(format!(
+                    "--threshold {t} must be a finite number"
+                )));
             }
         }
         if self.threads == Some(0) {
             return Err(Error::Usage("--threads must be at least 1".into()));
         }
-        let selection = TimeSelection::from_flags(self.num, self.start.as_deref(), self.end.as_deref())?;
+        let selection =
+            TimeSelection::from_flags(self.num, self.start.as_deref(), self.end.as_deref())?;
         let output = match &self.output {
             Some(o) => Destination::parse(o),
             None => Destination::File(default_output(&self.input)),
         };
         let backend = self.backend.unwrap_or(BackendKind::Rayon);
-        let threads = self.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let threads = self
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         Ok(TrackConfig {
             inputs: vec![self.input],
-            request: VariableRequest { name: self.var, level: self.level },
+            request: VariableRequest {
+                name: self.var,
+                level: self.level,
+            },
             algorithm: self.algorithm,
             mode: self.mode,
             threshold: self.threshold,
@@ -133,7 +146,9 @@ impl TrackArgs {
 
 /// `<stem>.imilast.txt` in the current directory.
 fn default_output(input: &Path) -> PathBuf {
-    let stem = input.file_stem().map_or_else(|| "tracks".into(), |s| s.to_string_lossy().into_owned());
+    let stem = input
+        .file_stem()
+        .map_or_else(|| "tracks".into(), |s| s.to_string_lossy().into_owned());
     PathBuf::from(format!("{stem}.imilast.txt"))
 }
 
@@ -142,7 +157,10 @@ pub fn run(args: TrackArgs) -> anyhow::Result<i32> {
     let started = Instant::now();
     let cfg = args.into_config()?;
     if cfg.backend == BackendKind::Mpi {
-        return Err(Error::Usage("--backend mpi is not available yet in this build; use --backend rayon".into()).into());
+        return Err(Error::Usage(
+            "--backend mpi is not available yet in this build; use --backend rayon".into(),
+        )
+        .into());
     }
     if let Destination::File(p) = &cfg.output {
         output::check_writable(p)?;
@@ -151,7 +169,10 @@ pub fn run(args: TrackArgs) -> anyhow::Result<i32> {
         output::check_writable(r)?;
     }
     let tracker: Box<dyn Tracker> = match cfg.algorithm {
-        Algorithm::Simple => Box::new(SimpleTracker { detect: cfg.detect_config(), radius: cfg.radius }),
+        Algorithm::Simple => Box::new(SimpleTracker {
+            detect: cfg.detect_config(),
+            radius: cfg.radius,
+        }),
     };
     let (tracks, meta, mut stats) = backend::run(&cfg, tracker.as_ref())?;
     let tracks = match cfg.min_length {
@@ -168,7 +189,8 @@ pub fn run(args: TrackArgs) -> anyhow::Result<i32> {
         eprintln!("{}", summary(&cfg, &meta, &stats));
     }
     if let Some(path) = &cfg.report {
-        write_report(path, &cfg, &meta, &stats).with_context(|| format!("writing report {}", path.display()))?;
+        write_report(path, &cfg, &meta, &stats)
+            .with_context(|| format!("writing report {}", path.display()))?;
     }
     Ok(exit::OK)
 }
@@ -183,7 +205,10 @@ fn warn_missing(meta: &FieldMeta, stats: &RunStats) {
         );
     }
     if stats.missing_steps.len() > SHOWN {
-        eprintln!("stormtrack: warning: {} more steps are entirely missing", stats.missing_steps.len() - SHOWN);
+        eprintln!(
+            "stormtrack: warning: {} more steps are entirely missing",
+            stats.missing_steps.len() - SHOWN
+        );
     }
 }
 
@@ -211,7 +236,12 @@ pub fn summary(cfg: &TrackConfig, meta: &FieldMeta, s: &RunStats) -> String {
     )
 }
 
-fn write_report(path: &Path, cfg: &TrackConfig, meta: &FieldMeta, stats: &RunStats) -> crate::Result<()> {
+fn write_report(
+    path: &Path,
+    cfg: &TrackConfig,
+    meta: &FieldMeta,
+    stats: &RunStats,
+) -> crate::Result<()> {
     let report = serde_json::json!({
         "stormtrack_version": env!("CARGO_PKG_VERSION"),
         "input": meta.path,

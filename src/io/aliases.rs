@@ -14,7 +14,10 @@ struct Group {
 const GROUPS: &[Group] = &[
     Group {
         names: &["msl", "slp", "psl", "prmsl", "var151", "mslp"],
-        standard_names: &["air_pressure_at_mean_sea_level", "air_pressure_at_sea_level"],
+        standard_names: &[
+            "air_pressure_at_mean_sea_level",
+            "air_pressure_at_sea_level",
+        ],
         grib_param_ids: &[151, 260074],
     },
     Group {
@@ -25,14 +28,21 @@ const GROUPS: &[Group] = &[
 ];
 
 fn group_of(name: &str) -> Option<&'static Group> {
-    GROUPS.iter().find(|g| g.names.iter().any(|n| n.eq_ignore_ascii_case(name)))
+    GROUPS
+        .iter()
+        .find(|g| g.names.iter().any(|n| n.eq_ignore_ascii_case(name)))
 }
 
 /// Names to try for `requested`, in order: itself first, then its aliases.
 pub fn variable_names(requested: &str) -> Vec<String> {
     let mut out = vec![requested.to_string()];
     if let Some(g) = group_of(requested) {
-        out.extend(g.names.iter().filter(|n| **n != requested).map(|n| n.to_string()));
+        out.extend(
+            g.names
+                .iter()
+                .filter(|n| **n != requested)
+                .map(|n| n.to_string()),
+        );
     }
     out
 }
@@ -62,17 +72,39 @@ pub enum Axis {
 const TIME_NAMES: &[&str] = &["time", "valid_time", "t"];
 const LAT_NAMES: &[&str] = &["latitude", "lat", "y", "nav_lat", "rlat"];
 const LON_NAMES: &[&str] = &["longitude", "lon", "x", "nav_lon", "rlon"];
-const LAT_UNITS: &[&str] = &["degrees_north", "degree_north", "degree_n", "degrees_n", "degreen", "degreesn"];
-const LON_UNITS: &[&str] = &["degrees_east", "degree_east", "degree_e", "degrees_e", "degreee", "degreese"];
+const LAT_UNITS: &[&str] = &[
+    "degrees_north",
+    "degree_north",
+    "degree_n",
+    "degrees_n",
+    "degreen",
+    "degreesn",
+];
+const LON_UNITS: &[&str] = &[
+    "degrees_east",
+    "degree_east",
+    "degree_e",
+    "degrees_e",
+    "degreee",
+    "degreese",
+];
 
 /// Classifies a dimension by its name and its coordinate variable's attributes.
-pub fn classify(name: &str, units: Option<&str>, standard_name: Option<&str>, axis: Option<&str>) -> Axis {
+pub fn classify(
+    name: &str,
+    units: Option<&str>,
+    standard_name: Option<&str>,
+    axis: Option<&str>,
+) -> Axis {
     let lower = name.to_ascii_lowercase();
     let units = units.map(|u| u.trim().to_ascii_lowercase());
     let units = units.as_deref();
     let std = standard_name.map(str::trim);
     let axis = axis.map(|a| a.trim().to_ascii_uppercase());
-    if std == Some("time") || axis.as_deref() == Some("T") || units.is_some_and(|u| u.contains(" since ")) {
+    if std == Some("time")
+        || axis.as_deref() == Some("T")
+        || units.is_some_and(|u| u.contains(" since "))
+    {
         return Axis::Time;
     }
     if std == Some("latitude") || units.is_some_and(|u| LAT_UNITS.contains(&u)) {
@@ -112,11 +144,20 @@ mod tests {
     #[test]
     fn classifies_coordinates() {
         assert_eq!(classify("valid_time", None, None, None), Axis::Time);
-        assert_eq!(classify("tt", Some("hours since 1900-01-01"), None, None), Axis::Time);
+        assert_eq!(
+            classify("tt", Some("hours since 1900-01-01"), None, None),
+            Axis::Time
+        );
         assert_eq!(classify("latitude", None, None, None), Axis::Lat);
-        assert_eq!(classify("phi", Some("degrees_north"), None, None), Axis::Lat);
+        assert_eq!(
+            classify("phi", Some("degrees_north"), None, None),
+            Axis::Lat
+        );
         assert_eq!(classify("lambda", None, Some("longitude"), None), Axis::Lon);
         assert_eq!(classify("xx", None, None, Some("X")), Axis::Lon);
-        assert_eq!(classify("pressure_level", Some("hPa"), None, None), Axis::Other);
+        assert_eq!(
+            classify("pressure_level", Some("hPa"), None, None),
+            Axis::Other
+        );
     }
 }

