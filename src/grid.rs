@@ -17,13 +17,24 @@ pub struct Grid {
     pub lon: Vec<f64>,
     /// Whether the longitudes cover the whole circle, so columns wrap.
     pub global: bool,
+    /// Whether the file stores latitudes / longitudes as float32 (the
+    /// reference then computes distances partly in float32).
+    pub lat_f32: bool,
+    pub lon_f32: bool,
 }
 
 impl Grid {
     /// A grid from its axes; decides whether it is global.
     pub fn new(lat: Vec<f64>, lon: Vec<f64>) -> Self {
         let global = covers_circle(&lon);
-        Grid { lat, lon, global }
+        Grid { lat, lon, global, lat_f32: false, lon_f32: false }
+    }
+
+    /// Records that the coordinates are stored as float32.
+    pub fn with_float32_coords(mut self, lat_f32: bool, lon_f32: bool) -> Self {
+        self.lat_f32 = lat_f32;
+        self.lon_f32 = lon_f32;
+        self
     }
 
     pub fn rows(&self) -> usize {

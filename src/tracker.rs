@@ -9,7 +9,7 @@
 use crate::detect::{self, Centre, DetectConfig};
 use crate::field::Frame;
 use crate::grid::Grid;
-use crate::link::SimpleLinker;
+use crate::link::{CoordTypes, SimpleLinker};
 use crate::time::Instant;
 use crate::tracks::{TrackMeta, Tracks};
 use crate::units::Distance;
@@ -26,8 +26,8 @@ pub enum Algorithm {
 pub trait Tracker: Send + Sync {
     /// Centres of one frame; must depend on nothing but its arguments.
     fn detect(&self, frame: &Frame, grid: &Grid) -> Vec<Centre>;
-    /// A fresh linker.
-    fn linker(&self) -> Box<dyn Linker>;
+    /// A fresh linker for centres on `grid`.
+    fn linker(&self, grid: &Grid) -> Box<dyn Linker>;
 }
 
 /// Links steps of centres, fed in increasing time.
@@ -49,8 +49,8 @@ impl Tracker for SimpleTracker {
         detect::detect(frame, grid, &self.detect)
     }
 
-    fn linker(&self) -> Box<dyn Linker> {
-        Box::new(SimpleLinker::new(self.radius))
+    fn linker(&self, grid: &Grid) -> Box<dyn Linker> {
+        Box::new(SimpleLinker::new(self.radius, CoordTypes::of(grid)))
     }
 }
 

@@ -97,9 +97,9 @@ pub struct LinkStage {
 }
 
 impl LinkStage {
-    pub fn new(tracker: &dyn Tracker) -> Self {
+    pub fn new(tracker: &dyn Tracker, grid: &crate::grid::Grid) -> Self {
         LinkStage {
-            linker: tracker.linker(),
+            linker: tracker.linker(grid),
             stats: RunStats::default(),
         }
     }
@@ -144,7 +144,7 @@ pub fn run(cfg: &TrackConfig, tracker: &dyn Tracker) -> Result<(Tracks, FieldMet
     let meta = reader.meta().clone();
     let range = cfg.selection.resolve(&meta)?;
     let block = block_steps(&meta);
-    let mut stage = LinkStage::new(tracker);
+    let mut stage = LinkStage::new(tracker, &meta.grid);
     match cfg.backend {
         BackendKind::Serial => serial::run(reader, range, block, tracker, &mut stage)?,
         BackendKind::Rayon | BackendKind::Mpi => {

@@ -103,7 +103,7 @@ impl FieldMeta {
 }
 
 /// Reads decoded frames of one variable.
-pub trait FieldReader: Send {
+pub trait FieldReader: Send + std::fmt::Debug {
     fn meta(&self) -> &FieldMeta;
     /// Reads steps `start..start + count` (indices into [`FieldMeta::times`]).
     fn read(&mut self, start: usize, count: usize) -> Result<Vec<Frame>>;

@@ -2,65 +2,124 @@
 //! centres to the open tracks, strictly in time order
 //! (`shared/spec/simple-tracker.md` §2).
 //!
-//! Distances are great-circle distances on a sphere of radius 6367 km, computed
-//! with the reference's exact sequence of floating-point operations so that
-//! equal distances (ties) compare equal here too. Only pairs closer than the
-//! link radius can ever be matched, so candidates are found through a
-//! latitude-sorted index of the tails instead of a full distance matrix; the
-//! result is identical.
+//! Distances are great-circle distances on a sphere of radius 6367 km. They are
+//! evaluated with the reference's exact sequence of floating-point operations
+//! *and* its numpy kernels ([`numpy`]): equal distances (ties) and distances at
+//! the radius must compare here exactly as they did there. Where the file's
+//! coordinates are float32, the reference computes the centres' radians and
+//! cosines in float32, and so does this linker.
+//!
+//! Only pairs closer than the link radius can be matched, so candidates come
+//! from a latitude-sorted index of the tails instead of a full distance matrix;
+//! the result is identical. The one exception is an exactly antipodal pair,
+//! whose distance the reference computes as NaN (rounding puts the haversine
+//! argument above 1) and which numpy's `argmin` then prefers to any number:
+//! such pairs are kept as candidates too, so the reference's behaviour holds.
 
-use std::f64::consts::PI;
+pub mod numpy;
+
+use numpy::{deg2rad_f32, numpy_cos_f32, svml_asin8_ha, DEGTORAD};
 
 use crate::detect::Centre;
+use crate::grid::Grid;
 use crate::time::Instant;
 use crate::tracks::{Point, TrackMeta, Tracks, TracksBuilder};
 use crate::units::Distance;
 
 /// Earth radius used by the reference tracker, km.
 pub const EARTH_RADIUS_KM: f64 = 6367.0;
-const DEG_TO_RAD: f64 = PI / 180.0;
 
-/// Great-circle distance in km between a tail (`lat1`, `lon1`) and a centre,
-/// degrees in, evaluated exactly as the reference's vectorised haversine.
-#[inline]
-pub fn haversine_km(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
-    let phi1 = lat1 * DEG_TO_RAD;
-    let phi2 = lat2 * DEG_TO_RAD;
-    let dlat = phi2 - phi1;
-    let dlon = lon2 * DEG_TO_RAD - lon1 * DEG_TO_RAD;
-    let s_lat = (dlat / 2.0).sin();
-    let s_lon = (dlon / 2.0).sin();
-    let a = s_lat * s_lat + phi1.cos() * phi2.cos() * (s_lon * s_lon);
-    EARTH_RADIUS_KM * (2.0 * a.sqrt().asin())
+/// Storage types of the grid's coordinates, which set the precision of the
+/// centres' side of the distance computation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CoordTypes {
+    pub lat_f32: bool,
+    pub lon_f32: bool,
 }
 
-/// An open track: its index and the position of its last point.
+impl CoordTypes {
+    pub fn of(grid: &Grid) -> Self {
+        CoordTypes { lat_f32: grid.lat_f32, lon_f32: grid.lon_f32 }
+    }
+}
+
+/// A position prepared for distance computations: radians and cosine of the
+/// latitude, radians of the longitude.
+#[derive(Debug, Clone, Copy)]
+struct Pos {
+    lat: f64,
+    lon: f64,
+    lat_rad: f64,
+    cos_lat: f64,
+    lon_rad: f64,
+}
+
+impl Pos {
+    /// A tail's last point: always float64, as the reference stores track points.
+    fn tail(lat: f64, lon: f64) -> Self {
+        let lat_rad = lat * DEGTORAD;
+        Pos { lat, lon, lat_rad, cos_lat: lat_rad.cos(), lon_rad: lon * DEGTORAD }
+    }
+
+    /// A new centre, in the precision of the file's coordinates.
+    fn centre(lat: f64, lon: f64, types: CoordTypes) -> Self {
+        let (lat_rad, cos_lat) = if types.lat_f32 {
+            let r = deg2rad_f32(lat as f32);
+            (f64::from(r), f64::from(numpy_cos_f32(r)))
+        } else {
+            let r = lat * DEGTORAD;
+            (r, r.cos())
+        };
+        let lon_rad = if types.lon_f32 { f64::from(deg2rad_f32(lon as f32)) } else { lon * DEGTORAD };
+        Pos { lat, lon, lat_rad, cos_lat, lon_rad }
+    }
+}
+
+/// Distance in km from a tail to a centre, as the reference's matrix entry.
+#[inline]
+fn distance(tail: &Pos, centre: &Pos) -> f64 {
+    let dlat = centre.lat_rad - tail.lat_rad;
+    let dlon = centre.lon_rad - tail.lon_rad;
+    let s_lat = (dlat / 2.0).sin();
+    let s_lon = (dlon / 2.0).sin();
+    let a = s_lat * s_lat + tail.cos_lat * centre.cos_lat * (s_lon * s_lon);
+    EARTH_RADIUS_KM * (2.0 * svml_asin8_ha(a.sqrt()))
+}
+
+/// Great-circle distance in km between two float64 positions in degrees,
+/// exactly as the reference computes it (NaN for some exact antipodes).
+pub fn haversine_km(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
+    distance(&Pos::tail(lat1, lon1), &Pos::centre(lat2, lon2, CoordTypes::default()))
+}
+
+/// An open track: its index and its last point.
 #[derive(Debug, Clone, Copy)]
 struct Tail {
     track: u32,
-    lat: f64,
-    lon: f64,
+    pos: Pos,
 }
+
+/// A possible link: tail index, centre index, distance (NaN for antipodes).
+type Pair = (usize, usize, f64);
 
 /// Links steps of centres into tracks. Steps must arrive in increasing time.
 #[derive(Debug)]
 pub struct SimpleLinker {
     radius_km: f64,
+    coords: CoordTypes,
     tails: Vec<Tail>,
     previous: Option<Instant>,
     step: Option<i64>,
     builder: TracksBuilder,
 }
 
+fn by_lat_lon(a: (f64, f64), b: (f64, f64)) -> std::cmp::Ordering {
+    a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal).then(a.1.partial_cmp(&b.1).unwrap_or(std::cmp::Ordering::Equal))
+}
+
 impl SimpleLinker {
-    pub fn new(radius: Distance) -> Self {
-        SimpleLinker {
-            radius_km: radius.km(),
-            tails: vec![],
-            previous: None,
-            step: None,
-            builder: TracksBuilder::default(),
-        }
+    pub fn new(radius: Distance, coords: CoordTypes) -> Self {
+        SimpleLinker { radius_km: radius.km(), coords, tails: vec![], previous: None, step: None, builder: TracksBuilder::default() }
     }
 
     pub fn num_tracks(&self) -> usize {
@@ -73,12 +132,7 @@ impl SimpleLinker {
 
     /// Consumes one time step.
     pub fn push(&mut self, time: Instant, mut centres: Vec<Centre>) {
-        centres.sort_by(|a, b| {
-            a.lat
-                .partial_cmp(&b.lat)
-                .unwrap()
-                .then(a.lon.partial_cmp(&b.lon).unwrap())
-        });
+        centres.sort_by(|a, b| by_lat_lon((a.lat, a.lon), (b.lat, b.lon)));
         let gap = match (self.previous, self.step) {
             (Some(prev), Some(step)) => time - step > prev,
             _ => false,
@@ -88,34 +142,18 @@ impl SimpleLinker {
         }
         self.previous = Some(time);
 
-        let point = |c: &Centre| Point {
-            time,
-            lat: c.lat,
-            lon: c.lon,
-            value: c.value,
-        };
+        let point = |c: &Centre| Point { time, lat: c.lat, lon: c.lon, value: c.value };
         if centres.is_empty() {
             self.tails.clear();
             return;
         }
         if self.tails.is_empty() || gap {
-            self.tails = centres
-                .iter()
-                .map(|c| Tail {
-                    track: self.builder.start(point(c)),
-                    lat: c.lat,
-                    lon: c.lon,
-                })
-                .collect();
+            self.tails = centres.iter().map(|c| Tail { track: self.builder.start(point(c)), pos: Pos::tail(c.lat, c.lon) }).collect();
             return;
         }
-        self.tails.sort_by(|a, b| {
-            a.lat
-                .partial_cmp(&b.lat)
-                .unwrap()
-                .then(a.lon.partial_cmp(&b.lon).unwrap())
-        });
-        let matched = self.match_centres(&centres);
+        self.tails.sort_by(|a, b| by_lat_lon((a.pos.lat, a.pos.lon), (b.pos.lat, b.pos.lon)));
+        let positions: Vec<Pos> = centres.iter().map(|c| Pos::centre(c.lat, c.lon, self.coords)).collect();
+        let matched = self.match_centres(&positions);
         let mut next = Vec::with_capacity(centres.len());
         for (c, m) in centres.iter().zip(matched) {
             let track = match m {
@@ -126,21 +164,16 @@ impl SimpleLinker {
                 }
                 None => self.builder.start(point(c)),
             };
-            next.push(Tail {
-                track,
-                lat: c.lat,
-                lon: c.lon,
-            });
+            next.push(Tail { track, pos: Pos::tail(c.lat, c.lon) });
         }
         self.tails = next;
     }
 
     /// Greedy mutual-nearest matching; returns the tail index matched to each
     /// centre. Equal distances go to the lower index (tails and centres are
-    /// both sorted by latitude, then longitude).
-    fn match_centres(&self, centres: &[Centre]) -> Vec<Option<usize>> {
+    /// both sorted by latitude, then longitude), as numpy's `argmin` does.
+    fn match_centres(&self, centres: &[Pos]) -> Vec<Option<usize>> {
         let pairs = self.candidate_pairs(centres);
-        // Per centre and per tail: candidates within the radius, in index order.
         let mut by_centre: Vec<Vec<(usize, f64)>> = vec![vec![]; centres.len()];
         let mut by_tail: Vec<Vec<(usize, f64)>> = vec![vec![]; self.tails.len()];
         for &(t, c, d) in &pairs {
@@ -148,9 +181,7 @@ impl SimpleLinker {
             by_tail[t].push((c, d));
         }
         by_tail.iter_mut().for_each(|v| v.sort_by_key(|&(c, _)| c));
-        by_centre
-            .iter_mut()
-            .for_each(|v| v.sort_by_key(|&(t, _)| t));
+        by_centre.iter_mut().for_each(|v| v.sort_by_key(|&(t, _)| t));
 
         let mut centre_of_tail: Vec<Option<usize>> = vec![None; self.tails.len()];
         let mut tail_of_centre: Vec<Option<usize>> = vec![None; centres.len()];
@@ -160,10 +191,13 @@ impl SimpleLinker {
                 if tail_of_centre[ic].is_some() {
                     continue;
                 }
-                let Some(it) = nearest(&by_centre[ic], |t| centre_of_tail[t].is_none()) else {
+                let free_tail = |t: usize| centre_of_tail[t].is_none();
+                // Only a tail strictly inside the radius makes the centre eligible.
+                if !by_centre[ic].iter().any(|&(t, d)| free_tail(t) && d < self.radius_km) {
                     continue;
-                };
-                if nearest(&by_tail[it], |c| tail_of_centre[c].is_none()) == Some(ic) {
+                }
+                let Some(it) = argmin(&by_centre[ic], free_tail) else { continue };
+                if argmin(&by_tail[it], |c| tail_of_centre[c].is_none()) == Some(ic) {
                     tail_of_centre[ic] = Some(it);
                     centre_of_tail[it] = Some(ic);
                     progress = true;
@@ -176,23 +210,31 @@ impl SimpleLinker {
         tail_of_centre
     }
 
-    /// All (tail, centre, distance) with distance < radius. Tails are sorted by
-    /// latitude, and a pair's distance is at least its latitude difference, so
-    /// only tails in a latitude band around each centre are measured.
-    fn candidate_pairs(&self, centres: &[Centre]) -> Vec<(usize, usize, f64)> {
-        // Margin of 1e-6° guards the band against rounding; the exact test below decides.
-        let band = self.radius_km / EARTH_RADIUS_KM / DEG_TO_RAD + 1e-6;
+    /// All (tail, centre, distance) with distance < radius, plus the NaN
+    /// (antipodal) pairs. Tails are sorted by latitude and a pair's distance is
+    /// at least its latitude difference, so only a band of tails is measured.
+    fn candidate_pairs(&self, centres: &[Pos]) -> Vec<Pair> {
+        // 1e-6 degrees of margin guard the bands against rounding; the exact test decides.
+        let band = self.radius_km / EARTH_RADIUS_KM / DEGTORAD + 1e-6;
         let mut out = Vec::new();
-        for (ic, c) in centres.iter().enumerate() {
-            let lo = self.tails.partition_point(|t| t.lat < c.lat - band);
+        let mut scan = |ic: usize, c: &Pos, lo_lat: f64, hi_lat: f64, keep: &dyn Fn(f64) -> bool| {
+            let lo = self.tails.partition_point(|t| t.pos.lat < lo_lat);
             for (it, t) in self.tails.iter().enumerate().skip(lo) {
-                if t.lat > c.lat + band {
+                if t.pos.lat > hi_lat {
                     break;
                 }
-                let d = haversine_km(t.lat, t.lon, c.lat, c.lon);
-                if d < self.radius_km {
+                let d = distance(&t.pos, c);
+                if keep(d) {
                     out.push((it, ic, d));
                 }
+            }
+        };
+        let radius = self.radius_km;
+        for (ic, c) in centres.iter().enumerate() {
+            scan(ic, c, c.lat - band, c.lat + band, &|d| d < radius || d.is_nan());
+            // Exact antipodes (NaN distance) outside the first band.
+            if -c.lat - 1e-6 > c.lat + band || -c.lat + 1e-6 < c.lat - band {
+                scan(ic, c, -c.lat - 1e-6, -c.lat + 1e-6, &|d| d.is_nan());
             }
         }
         out
@@ -204,11 +246,15 @@ impl SimpleLinker {
     }
 }
 
-/// The nearest admissible candidate; the lowest index on equal distance.
-fn nearest(cands: &[(usize, f64)], admissible: impl Fn(usize) -> bool) -> Option<usize> {
+/// numpy's `argmin` over the admissible candidates: the first NaN if there is
+/// one, else the smallest distance, the lowest index on ties.
+fn argmin(cands: &[(usize, f64)], admissible: impl Fn(usize) -> bool) -> Option<usize> {
     let mut best: Option<(usize, f64)> = None;
-    for &(i, d) in cands {
-        if admissible(i) && best.is_none_or(|(_, bd)| d < bd) {
+    for &(i, d) in cands.iter().filter(|(i, _)| admissible(*i)) {
+        if d.is_nan() {
+            return Some(i);
+        }
+        if best.is_none_or(|(_, bd)| d < bd) {
             best = Some((i, d));
         }
     }
@@ -232,7 +278,7 @@ mod tests {
     }
 
     fn link(steps: Vec<(i64, Vec<Centre>)>) -> Tracks {
-        let mut l = SimpleLinker::new(Distance::from_km(500.0));
+        let mut l = SimpleLinker::new(Distance::from_km(500.0), CoordTypes::default());
         for (t, cs) in steps {
             l.push(t, cs);
         }
@@ -254,9 +300,9 @@ mod tests {
     #[test]
     fn haversine_matches_known_distances() {
         let d = haversine_km(0.0, 0.0, 0.0, 1.0);
-        assert!((d - EARTH_RADIUS_KM * PI / 180.0).abs() < 1e-9);
+        assert!((d - EARTH_RADIUS_KM * std::f64::consts::PI / 180.0).abs() < 1e-9);
         assert!(haversine_km(10.0, 350.0, 10.0, -10.0) < 1e-6);
-        assert!((haversine_km(0.0, 0.0, 0.0, 180.0) - EARTH_RADIUS_KM * PI).abs() < 1e-6);
+        assert!((haversine_km(0.0, 0.0, 0.0, 180.0) - EARTH_RADIUS_KM * std::f64::consts::PI).abs() < 1e-6);
     }
 
     #[test]
