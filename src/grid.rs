@@ -27,7 +27,13 @@ impl Grid {
     /// A grid from its axes; decides whether it is global.
     pub fn new(lat: Vec<f64>, lon: Vec<f64>) -> Self {
         let global = covers_circle(&lon);
-        Grid { lat, lon, global, lat_f32: false, lon_f32: false }
+        Grid {
+            lat,
+            lon,
+            global,
+            lat_f32: false,
+            lon_f32: false,
+        }
     }
 
     /// Records that the coordinates are stored as float32.

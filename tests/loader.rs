@@ -15,7 +15,10 @@ const NLAT: usize = 9;
 const NLON: usize = 12;
 
 fn request(name: &str) -> VariableRequest {
-    VariableRequest { name: name.to_string(), level: None }
+    VariableRequest {
+        name: name.to_string(),
+        level: None,
+    }
 }
 
 fn open(path: &Path, name: &str) -> Box<dyn FieldReader> {
@@ -89,17 +92,23 @@ fn write_nc(path: &Path, spec: &Spec) {
     }
     let times: Vec<f64> = (0..spec.steps).map(|i| 6.0 * i as f64).collect();
     t.put_values(&times, ..).unwrap();
-    let mut la = f.add_variable::<f64>(spec.lat_name, &[spec.lat_name]).unwrap();
+    let mut la = f
+        .add_variable::<f64>(spec.lat_name, &[spec.lat_name])
+        .unwrap();
     la.put_attribute("units", "degrees_north").unwrap();
     la.put_values(&spec.lat, ..).unwrap();
-    let mut lo = f.add_variable::<f64>(spec.lon_name, &[spec.lon_name]).unwrap();
+    let mut lo = f
+        .add_variable::<f64>(spec.lon_name, &[spec.lon_name])
+        .unwrap();
     lo.put_attribute("units", "degrees_east").unwrap();
     lo.put_values(&spec.lon, ..).unwrap();
     let nlev = spec.levels.as_ref().map_or(0, Vec::len);
     let mut dims = vec!["time"];
     if let Some(levels) = &spec.levels {
         f.add_dimension("pressure_level", levels.len()).unwrap();
-        let mut l = f.add_variable::<f64>("pressure_level", &["pressure_level"]).unwrap();
+        let mut l = f
+            .add_variable::<f64>("pressure_level", &["pressure_level"])
+            .unwrap();
         l.put_attribute("units", "hPa").unwrap();
         l.put_values(levels, ..).unwrap();
         dims.push("pressure_level");
@@ -144,32 +153,55 @@ fn int16_packed_with_double_scale_decodes_to_float64_with_missing_values() {
         f.add_dimension("latitude", NLAT).unwrap();
         f.add_dimension("longitude", NLON).unwrap();
         // Classic files: define everything before writing any data.
-        let mut v = f.add_variable::<i16>("msl", &["time", "latitude", "longitude"]).unwrap();
+        let mut v = f
+            .add_variable::<i16>("msl", &["time", "latitude", "longitude"])
+            .unwrap();
         v.put_attribute("scale_factor", 0.1f64).unwrap();
         v.put_attribute("add_offset", 100_000.0f64).unwrap();
         v.put_attribute("_FillValue", -32767i16).unwrap();
         let mut t = f.add_variable::<i32>("time", &["time"]).unwrap();
-        t.put_attribute("units", "hours since 1900-01-01 00:00:00.0").unwrap();
+        t.put_attribute("units", "hours since 1900-01-01 00:00:00.0")
+            .unwrap();
         t.put_attribute("calendar", "gregorian").unwrap();
         f.add_variable::<f32>("latitude", &["latitude"]).unwrap();
         f.add_variable::<f32>("longitude", &["longitude"]).unwrap();
         f.enddef().unwrap();
-        let put = |f: &mut netcdf::FileMut, name: &str, vals: &[f32]| f.variable_mut(name).unwrap().put_values(vals, ..).unwrap();
-        put(&mut f, "latitude", &lats(false).iter().map(|&x| x as f32).collect::<Vec<_>>());
-        put(&mut f, "longitude", &(0..NLON).map(|i| 30.0 * i as f32).collect::<Vec<_>>());
-        f.variable_mut("time").unwrap().put_values(&[1_103_376i32, 1_103_382], ..).unwrap();
+        let put = |f: &mut netcdf::FileMut, name: &str, vals: &[f32]| {
+            f.variable_mut(name).unwrap().put_values(vals, ..).unwrap()
+        };
+        put(
+            &mut f,
+            "latitude",
+            &lats(false).iter().map(|&x| x as f32).collect::<Vec<_>>(),
+        );
+        put(
+            &mut f,
+            "longitude",
+            &(0..NLON).map(|i| 30.0 * i as f32).collect::<Vec<_>>(),
+        );
+        f.variable_mut("time")
+            .unwrap()
+            .put_values(&[1_103_376i32, 1_103_382], ..)
+            .unwrap();
         let mut v = f.variable_mut("msl").unwrap();
-        let raw: Vec<i16> = (0..2 * NLAT * NLON).map(|i| if i == 5 { -32767 } else { (i as i16) * 3 - 100 }).collect();
+        let raw: Vec<i16> = (0..2 * NLAT * NLON)
+            .map(|i| if i == 5 { -32767 } else { (i as i16) * 3 - 100 })
+            .collect();
         v.put_values(&raw, ..).unwrap();
     }
     let mut r = open(&path, "msl");
     let meta = r.meta().clone();
     assert_eq!(meta.value_type, ValueType::F64);
     assert!(meta.packing.as_deref().unwrap().starts_with("int16"));
-    assert_eq!(meta.calendar.date(meta.times[0]), DateTime::new(2025, 11, 15, 0));
+    assert_eq!(
+        meta.calendar.date(meta.times[0]),
+        DateTime::new(2025, 11, 15, 0)
+    );
     assert_eq!(meta.times[1] - meta.times[0], 6 * 3600);
     let frames = r.read(0, 2).unwrap();
-    let Frame::F64(a) = &frames[1] else { panic!("expected float64") };
+    let Frame::F64(a) = &frames[1] else {
+        panic!("expected float64")
+    };
     let raw = (NLAT * NLON + 7) as f64 * 3.0 - 100.0;
     assert_eq!(a[[0, 7]], raw * 0.1 + 100_000.0);
     let Frame::F64(a0) = &frames[0] else { panic!() };
@@ -180,7 +212,11 @@ fn int16_packed_with_double_scale_decodes_to_float64_with_missing_values() {
 fn ascending_latitude_and_signed_longitude_are_taken_as_they_are() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("asc.nc");
-    let spec = Spec { lat: lats(true), lon: (0..NLON).map(|i| -180.0 + 30.0 * i as f64).collect(), ..Spec::default() };
+    let spec = Spec {
+        lat: lats(true),
+        lon: (0..NLON).map(|i| -180.0 + 30.0 * i as f64).collect(),
+        ..Spec::default()
+    };
     write_nc(&path, &spec);
     let mut r = open(&path, "msl");
     let meta = r.meta().clone();
@@ -196,7 +232,13 @@ fn ascending_latitude_and_signed_longitude_are_taken_as_they_are() {
 fn regional_box_is_not_global() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("box.nc");
-    write_nc(&path, &Spec { lon: (0..NLON).map(|i| 280.0 + 2.5 * i as f64).collect(), ..Spec::default() });
+    write_nc(
+        &path,
+        &Spec {
+            lon: (0..NLON).map(|i| 280.0 + 2.5 * i as f64).collect(),
+            ..Spec::default()
+        },
+    );
     let r = open(&path, "msl");
     assert!(!r.meta().grid.global);
     assert_eq!(r.meta().grid.resolution(), (5.0, 2.5));
@@ -205,12 +247,28 @@ fn regional_box_is_not_global() {
 #[test]
 fn aliases_and_coordinate_names_resolve() {
     let dir = tempfile::tempdir().unwrap();
-    for (var, lat, lon) in [("psl", "lat", "lon"), ("var151", "y", "x"), ("slp", "latitude", "longitude"), ("prmsl", "lat", "lon")] {
+    for (var, lat, lon) in [
+        ("psl", "lat", "lon"),
+        ("var151", "y", "x"),
+        ("slp", "latitude", "longitude"),
+        ("prmsl", "lat", "lon"),
+    ] {
         let path = dir.path().join(format!("{var}.nc"));
-        write_nc(&path, &Spec { var, lat_name: lat, lon_name: lon, ..Spec::default() });
+        write_nc(
+            &path,
+            &Spec {
+                var,
+                lat_name: lat,
+                lon_name: lon,
+                ..Spec::default()
+            },
+        );
         let r = open(&path, "msl");
         assert_eq!(r.meta().variable, var);
-        assert_eq!((r.meta().lat_name.as_str(), r.meta().lon_name.as_str()), (lat, lon));
+        assert_eq!(
+            (r.meta().lat_name.as_str(), r.meta().lon_name.as_str()),
+            (lat, lon)
+        );
         assert_eq!(r.meta().num_steps(), 3);
     }
 }
@@ -219,7 +277,14 @@ fn aliases_and_coordinate_names_resolve() {
 fn standard_name_alone_identifies_the_variable() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cf.nc");
-    write_nc(&path, &Spec { var: "pressure", standard_name: Some("air_pressure_at_mean_sea_level"), ..Spec::default() });
+    write_nc(
+        &path,
+        &Spec {
+            var: "pressure",
+            standard_name: Some("air_pressure_at_mean_sea_level"),
+            ..Spec::default()
+        },
+    );
     assert_eq!(open(&path, "msl").meta().variable, "pressure");
 }
 
@@ -227,11 +292,22 @@ fn standard_name_alone_identifies_the_variable() {
 fn missing_variable_lists_what_is_there_and_what_was_tried() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.nc");
-    write_nc(&path, &Spec { var: "t2m", ..Spec::default() });
+    write_nc(
+        &path,
+        &Spec {
+            var: "t2m",
+            ..Spec::default()
+        },
+    );
     let err = io::open(&path, &request("msl")).unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, Error::NoVariable { .. }));
-    assert!(msg.contains("no variable 'msl'") && msg.contains("slp") && msg.contains("t2m(time,latitude,longitude)"), "{msg}");
+    assert!(
+        msg.contains("no variable 'msl'")
+            && msg.contains("slp")
+            && msg.contains("t2m(time,latitude,longitude)"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -239,24 +315,59 @@ fn day360_calendar_prints_its_own_dates() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cmip.nc");
     // Steps at 0, 6 and 12 hours after 2000-02-29 12:00: the last is 2000-02-30 00:00.
-    write_nc(&path, &Spec { time_units: "hours since 2000-02-29 12:00:00", calendar: Some("360_day"), bowl: true, ..Spec::default() });
+    write_nc(
+        &path,
+        &Spec {
+            time_units: "hours since 2000-02-29 12:00:00",
+            calendar: Some("360_day"),
+            bowl: true,
+            ..Spec::default()
+        },
+    );
     let r = open(&path, "msl");
     assert_eq!(r.meta().calendar, Calendar::Day360);
-    assert_eq!(r.meta().calendar.date(r.meta().times[2]), DateTime::new(2000, 2, 30, 0));
+    assert_eq!(
+        r.meta().calendar.date(r.meta().times[2]),
+        DateTime::new(2000, 2, 30, 0)
+    );
     let out = dir.path().join("tracks.txt");
-    Command::cargo_bin("stormtrack").unwrap().args(["track", "--var", "msl", "-q", "-o"]).arg(&out).arg(&path).assert().success();
+    Command::cargo_bin("stormtrack")
+        .unwrap()
+        .args(["track", "--var", "msl", "-q", "-o"])
+        .arg(&out)
+        .arg(&path)
+        .assert()
+        .success();
     let text = std::fs::read_to_string(&out).unwrap();
-    let mut dates: Vec<&str> = text.lines().filter(|l| l.starts_with("00 ")).map(|l| &l[l.find(" 20").unwrap() + 1..][..24]).collect();
+    let mut dates: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("00 "))
+        .map(|l| &l[l.find(" 20").unwrap() + 1..][..24])
+        .collect();
     dates.sort_unstable();
     dates.dedup();
-    assert_eq!(dates, vec!["2000022912 2000 02 29 12", "2000022918 2000 02 29 18", "2000023000 2000 02 30 00"], "{text}");
+    assert_eq!(
+        dates,
+        vec![
+            "2000022912 2000 02 29 12",
+            "2000022918 2000 02 29 18",
+            "2000023000 2000 02 30 00"
+        ],
+        "{text}"
+    );
 }
 
 #[test]
 fn length_one_level_is_squeezed() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("4d.nc");
-    write_nc(&path, &Spec { levels: Some(vec![850.0]), ..Spec::default() });
+    write_nc(
+        &path,
+        &Spec {
+            levels: Some(vec![850.0]),
+            ..Spec::default()
+        },
+    );
     let mut r = open(&path, "msl");
     assert_eq!(r.meta().level.as_deref(), Some("pressure_level = 850"));
     let f = r.read(1, 1).unwrap();
@@ -267,21 +378,51 @@ fn length_one_level_is_squeezed() {
 fn level_dimension_needs_level_and_selects_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("levels.nc");
-    write_nc(&path, &Spec { levels: Some(vec![850.0, 500.0, 250.0]), ..Spec::default() });
+    write_nc(
+        &path,
+        &Spec {
+            levels: Some(vec![850.0, 500.0, 250.0]),
+            ..Spec::default()
+        },
+    );
     let err = io::open(&path, &request("msl")).unwrap_err();
     assert!(matches!(err, Error::LevelRequired { count: 3, .. }));
-    assert!(err.to_string().contains("pressure_level: 850, 500, 250") && err.to_string().contains("--level"), "{err}");
-    let mut r = io::open(&path, &VariableRequest { name: "msl".into(), level: Some(500.0) }).unwrap();
+    assert!(
+        err.to_string().contains("pressure_level: 850, 500, 250")
+            && err.to_string().contains("--level"),
+        "{err}"
+    );
+    let mut r = io::open(
+        &path,
+        &VariableRequest {
+            name: "msl".into(),
+            level: Some(500.0),
+        },
+    )
+    .unwrap();
     assert_eq!(r.meta().level.as_deref(), Some("pressure_level = 500"));
     let f = r.read(0, 1).unwrap();
     assert_eq!(frame_f32(&f[0])[[1, 1]], (value(0, 1, 1) + 1000.0) as f32);
-    let err = io::open(&path, &VariableRequest { name: "msl".into(), level: Some(700.0) }).unwrap_err();
-    assert!(err.to_string().contains("--level 700: no such level"), "{err}");
+    let err = io::open(
+        &path,
+        &VariableRequest {
+            name: "msl".into(),
+            level: Some(700.0),
+        },
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("--level 700: no such level"),
+        "{err}"
+    );
 }
 
 #[test]
 fn classic_netcdf_without_time_dimension_is_one_step() {
-    let r = open(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/era5_vo850_2025120100_2.5x2.5.nc"), "vo");
+    let r = open(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/era5_vo850_2025120100_2.5x2.5.nc"),
+        "vo",
+    );
     assert!(!r.meta().time_known);
     assert_eq!(r.meta().num_steps(), 1);
     assert_eq!((r.meta().grid.rows(), r.meta().grid.cols()), (73, 144));
@@ -290,7 +431,8 @@ fn classic_netcdf_without_time_dimension_is_one_step() {
 /// Copies GRIB messages `order` (0-based) of the DJF sample into `path`,
 /// applying `edit` to each.
 fn write_grib(path: &Path, order: &[usize], edit: impl Fn(&mut eccodes::KeyedMessage)) {
-    let sample = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/era5_msl_2025-2026_djf_2.5x2.5.grib");
+    let sample =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/era5_msl_2025-2026_djf_2.5x2.5.grib");
     let mut handle = CodesHandle::new_from_file(&sample, ProductKind::GRIB).unwrap();
     let mut messages = Vec::new();
     while let Some(m) = handle.next().unwrap() {
@@ -318,11 +460,19 @@ fn grib_messages_are_ordered_by_validity_time() {
     assert_eq!(meta.variable, "msl");
     assert_eq!(meta.units.as_deref(), Some("Pa"));
     assert_eq!(meta.times.len(), 3);
-    assert_eq!(meta.calendar.date(meta.times[2]), DateTime::new(2025, 12, 1, 12));
+    assert_eq!(
+        meta.calendar.date(meta.times[2]),
+        DateTime::new(2025, 12, 1, 12)
+    );
     assert_eq!((meta.grid.lat[0], meta.grid.lon[1]), (90.0, 2.5));
-    let nc = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/era5_msl_2025-2026_djf_2.5x2.5.nc");
+    let nc =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/era5_msl_2025-2026_djf_2.5x2.5.nc");
     let mut n = open(&nc, "msl");
-    assert_eq!(g.read(0, 3).unwrap(), n.read(0, 3).unwrap(), "same values as the NetCDF sample");
+    assert_eq!(
+        g.read(0, 3).unwrap(),
+        n.read(0, 3).unwrap(),
+        "same values as the NetCDF sample"
+    );
 }
 
 #[test]
@@ -333,13 +483,16 @@ fn grib_south_to_north_scanning_and_param_id() {
         let values: Vec<f64> = m.read_key("values").unwrap();
         let flipped: Vec<f64> = values.chunks(144).rev().flatten().copied().collect();
         m.write_key("jScansPositively", 1i64).unwrap();
-        m.write_key("latitudeOfFirstGridPointInDegrees", -90.0f64).unwrap();
-        m.write_key("latitudeOfLastGridPointInDegrees", 90.0f64).unwrap();
+        m.write_key("latitudeOfFirstGridPointInDegrees", -90.0f64)
+            .unwrap();
+        m.write_key("latitudeOfLastGridPointInDegrees", 90.0f64)
+            .unwrap();
         m.write_key("values", &flipped).unwrap();
     });
     let mut g = open(&path, "151");
     assert!(g.meta().grid.lat_ascending());
-    let nc = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/era5_msl_2025-2026_djf_2.5x2.5.nc");
+    let nc =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/era5_msl_2025-2026_djf_2.5x2.5.nc");
     let mut n = open(&nc, "msl");
     let a = g.read(0, 1).unwrap();
     let b = n.read(0, 1).unwrap();

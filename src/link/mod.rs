@@ -39,7 +39,10 @@ pub struct CoordTypes {
 
 impl CoordTypes {
     pub fn of(grid: &Grid) -> Self {
-        CoordTypes { lat_f32: grid.lat_f32, lon_f32: grid.lon_f32 }
+        CoordTypes {
+            lat_f32: grid.lat_f32,
+            lon_f32: grid.lon_f32,
+        }
     }
 }
 
@@ -58,7 +61,13 @@ impl Pos {
     /// A tail's last point: always float64, as the reference stores track points.
     fn tail(lat: f64, lon: f64) -> Self {
         let lat_rad = lat * DEGTORAD;
-        Pos { lat, lon, lat_rad, cos_lat: lat_rad.cos(), lon_rad: lon * DEGTORAD }
+        Pos {
+            lat,
+            lon,
+            lat_rad,
+            cos_lat: lat_rad.cos(),
+            lon_rad: lon * DEGTORAD,
+        }
     }
 
     /// A new centre, in the precision of the file's coordinates.
@@ -70,8 +79,18 @@ impl Pos {
             let r = lat * DEGTORAD;
             (r, r.cos())
         };
-        let lon_rad = if types.lon_f32 { f64::from(deg2rad_f32(lon as f32)) } else { lon * DEGTORAD };
-        Pos { lat, lon, lat_rad, cos_lat, lon_rad }
+        let lon_rad = if types.lon_f32 {
+            f64::from(deg2rad_f32(lon as f32))
+        } else {
+            lon * DEGTORAD
+        };
+        Pos {
+            lat,
+            lon,
+            lat_rad,
+            cos_lat,
+            lon_rad,
+        }
     }
 }
 
@@ -89,7 +108,10 @@ fn distance(tail: &Pos, centre: &Pos) -> f64 {
 /// Great-circle distance in km between two float64 positions in degrees,
 /// exactly as the reference computes it (NaN for some exact antipodes).
 pub fn haversine_km(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
-    distance(&Pos::tail(lat1, lon1), &Pos::centre(lat2, lon2, CoordTypes::default()))
+    distance(
+        &Pos::tail(lat1, lon1),
+        &Pos::centre(lat2, lon2, CoordTypes::default()),
+    )
 }
 
 /// An open track: its index and its last point.
@@ -114,12 +136,21 @@ pub struct SimpleLinker {
 }
 
 fn by_lat_lon(a: (f64, f64), b: (f64, f64)) -> std::cmp::Ordering {
-    a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal).then(a.1.partial_cmp(&b.1).unwrap_or(std::cmp::Ordering::Equal))
+    a.0.partial_cmp(&b.0)
+        .unwrap_or(std::cmp::Ordering::Equal)
+        .then(a.1.partial_cmp(&b.1).unwrap_or(std::cmp::Ordering::Equal))
 }
 
 impl SimpleLinker {
     pub fn new(radius: Distance, coords: CoordTypes) -> Self {
-        SimpleLinker { radius_km: radius.km(), coords, tails: vec![], previous: None, step: None, builder: TracksBuilder::default() }
+        SimpleLinker {
+            radius_km: radius.km(),
+            coords,
+            tails: vec![],
+            previous: None,
+            step: None,
+            builder: TracksBuilder::default(),
+        }
     }
 
     pub fn num_tracks(&self) -> usize {
@@ -142,17 +173,32 @@ impl SimpleLinker {
         }
         self.previous = Some(time);
 
-        let point = |c: &Centre| Point { time, lat: c.lat, lon: c.lon, value: c.value };
+        let point = |c: &Centre| Point {
+            time,
+            lat: c.lat,
+            lon: c.lon,
+            value: c.value,
+        };
         if centres.is_empty() {
             self.tails.clear();
             return;
         }
         if self.tails.is_empty() || gap {
-            self.tails = centres.iter().map(|c| Tail { track: self.builder.start(point(c)), pos: Pos::tail(c.lat, c.lon) }).collect();
+            self.tails = centres
+                .iter()
+                .map(|c| Tail {
+                    track: self.builder.start(point(c)),
+                    pos: Pos::tail(c.lat, c.lon),
+                })
+                .collect();
             return;
         }
-        self.tails.sort_by(|a, b| by_lat_lon((a.pos.lat, a.pos.lon), (b.pos.lat, b.pos.lon)));
-        let positions: Vec<Pos> = centres.iter().map(|c| Pos::centre(c.lat, c.lon, self.coords)).collect();
+        self.tails
+            .sort_by(|a, b| by_lat_lon((a.pos.lat, a.pos.lon), (b.pos.lat, b.pos.lon)));
+        let positions: Vec<Pos> = centres
+            .iter()
+            .map(|c| Pos::centre(c.lat, c.lon, self.coords))
+            .collect();
         let matched = self.match_centres(&positions);
         let mut next = Vec::with_capacity(centres.len());
         for (c, m) in centres.iter().zip(matched) {
@@ -164,7 +210,10 @@ impl SimpleLinker {
                 }
                 None => self.builder.start(point(c)),
             };
-            next.push(Tail { track, pos: Pos::tail(c.lat, c.lon) });
+            next.push(Tail {
+                track,
+                pos: Pos::tail(c.lat, c.lon),
+            });
         }
         self.tails = next;
     }
@@ -181,7 +230,9 @@ impl SimpleLinker {
             by_tail[t].push((c, d));
         }
         by_tail.iter_mut().for_each(|v| v.sort_by_key(|&(c, _)| c));
-        by_centre.iter_mut().for_each(|v| v.sort_by_key(|&(t, _)| t));
+        by_centre
+            .iter_mut()
+            .for_each(|v| v.sort_by_key(|&(t, _)| t));
 
         let mut centre_of_tail: Vec<Option<usize>> = vec![None; self.tails.len()];
         let mut tail_of_centre: Vec<Option<usize>> = vec![None; centres.len()];
@@ -193,10 +244,15 @@ impl SimpleLinker {
                 }
                 let free_tail = |t: usize| centre_of_tail[t].is_none();
                 // Only a tail strictly inside the radius makes the centre eligible.
-                if !by_centre[ic].iter().any(|&(t, d)| free_tail(t) && d < self.radius_km) {
+                if !by_centre[ic]
+                    .iter()
+                    .any(|&(t, d)| free_tail(t) && d < self.radius_km)
+                {
                     continue;
                 }
-                let Some(it) = argmin(&by_centre[ic], free_tail) else { continue };
+                let Some(it) = argmin(&by_centre[ic], free_tail) else {
+                    continue;
+                };
                 if argmin(&by_tail[it], |c| tail_of_centre[c].is_none()) == Some(ic) {
                     tail_of_centre[ic] = Some(it);
                     centre_of_tail[it] = Some(ic);
@@ -217,21 +273,24 @@ impl SimpleLinker {
         // 1e-6 degrees of margin guard the bands against rounding; the exact test decides.
         let band = self.radius_km / EARTH_RADIUS_KM / DEGTORAD + 1e-6;
         let mut out = Vec::new();
-        let mut scan = |ic: usize, c: &Pos, lo_lat: f64, hi_lat: f64, keep: &dyn Fn(f64) -> bool| {
-            let lo = self.tails.partition_point(|t| t.pos.lat < lo_lat);
-            for (it, t) in self.tails.iter().enumerate().skip(lo) {
-                if t.pos.lat > hi_lat {
-                    break;
+        let mut scan =
+            |ic: usize, c: &Pos, lo_lat: f64, hi_lat: f64, keep: &dyn Fn(f64) -> bool| {
+                let lo = self.tails.partition_point(|t| t.pos.lat < lo_lat);
+                for (it, t) in self.tails.iter().enumerate().skip(lo) {
+                    if t.pos.lat > hi_lat {
+                        break;
+                    }
+                    let d = distance(&t.pos, c);
+                    if keep(d) {
+                        out.push((it, ic, d));
+                    }
                 }
-                let d = distance(&t.pos, c);
-                if keep(d) {
-                    out.push((it, ic, d));
-                }
-            }
-        };
+            };
         let radius = self.radius_km;
         for (ic, c) in centres.iter().enumerate() {
-            scan(ic, c, c.lat - band, c.lat + band, &|d| d < radius || d.is_nan());
+            scan(ic, c, c.lat - band, c.lat + band, &|d| {
+                d < radius || d.is_nan()
+            });
             // Exact antipodes (NaN distance) outside the first band.
             if -c.lat - 1e-6 > c.lat + band || -c.lat + 1e-6 < c.lat - band {
                 scan(ic, c, -c.lat - 1e-6, -c.lat + 1e-6, &|d| d.is_nan());
@@ -302,7 +361,10 @@ mod tests {
         let d = haversine_km(0.0, 0.0, 0.0, 1.0);
         assert!((d - EARTH_RADIUS_KM * std::f64::consts::PI / 180.0).abs() < 1e-9);
         assert!(haversine_km(10.0, 350.0, 10.0, -10.0) < 1e-6);
-        assert!((haversine_km(0.0, 0.0, 0.0, 180.0) - EARTH_RADIUS_KM * std::f64::consts::PI).abs() < 1e-6);
+        assert!(
+            (haversine_km(0.0, 0.0, 0.0, 180.0) - EARTH_RADIUS_KM * std::f64::consts::PI).abs()
+                < 1e-6
+        );
     }
 
     #[test]

@@ -117,7 +117,7 @@ pub fn numpy_cos_f32(x: f32) -> f32 {
     if x.is_nan() {
         return f32::from_bits(NPY_NANF_BITS);
     }
-    if !(x.abs() <= MAX_CODY_COS) {
+    if x.abs() > MAX_CODY_COS {
         return x.cos();
     }
     sincos_core_f32(x, true)
@@ -130,7 +130,7 @@ pub fn numpy_sin_f32(x: f32) -> f32 {
     if x.is_nan() {
         return f32::from_bits(NPY_NANF_BITS);
     }
-    if !(x.abs() <= MAX_CODY_SIN) {
+    if x.abs() > MAX_CODY_SIN {
         return x.sin();
     }
     sincos_core_f32(x, false)
@@ -183,11 +183,19 @@ fn rsqrt14_pos_bits(u: u64) -> u64 {
         let (c, dd, y) = if e == F64_ONE {
             let i = ((x - 1.0) * 32.0).floor() as usize;
             let y = 1.0 + 1.0 / 64.0 + i as f64 / 32.0;
-            (RSQRT14_COEFF[4 * i + 1] as f64, 256.0 * RSQRT14_COEFF[4 * i] as f64, y)
+            (
+                RSQRT14_COEFF[4 * i + 1] as f64,
+                256.0 * RSQRT14_COEFF[4 * i] as f64,
+                y,
+            )
         } else {
             let i = ((x - 2.0) * 16.0).floor() as usize;
             let y = 2.0 + 1.0 / 32.0 + i as f64 / 16.0;
-            (RSQRT14_COEFF[4 * i + 3] as f64, 128.0 * RSQRT14_COEFF[4 * i + 2] as f64, y)
+            (
+                RSQRT14_COEFF[4 * i + 3] as f64,
+                128.0 * RSQRT14_COEFF[4 * i + 2] as f64,
+                y,
+            )
         };
         let xmy = xt - y; // exact
         let r = c - dd * xmy; // exact
@@ -273,7 +281,7 @@ pub fn svml_asin8_ha(x: f64) -> f64 {
     let ax2 = ax * ax;
     let big = ax >= AS_HALF; // k2
     let y = (-AS_HALF).mul_add(ax, AS_HALF); // vfnmadd231pd: 0.5 - 0.5*|x|
-    // vminpd(ax2, y): ax2 < y ? ax2 : y
+                                             // vminpd(ax2, y): ax2 < y ? ax2 : y
     let r2 = if ax2 < y { ax2 } else { y };
 
     // polynomial in r2
@@ -330,11 +338,22 @@ mod tests {
     /// Values printed by numpy 2.4.6 on an AVX-512 host where it differs from glibc.
     #[test]
     fn matches_numpy_where_libm_differs() {
-        let cos = [(3216893006u32, 1035108029u32), (3214330852, 1053028118), (3213964830, 1054368108), (3210700531, 1059360186), (3209968487, 1059910522), (1062484839, 1059910522)];
+        let cos = [
+            (3216893006u32, 1035108029u32),
+            (3214330852, 1053028118),
+            (3213964830, 1054368108),
+            (3210700531, 1059360186),
+            (3209968487, 1059910522),
+            (1062484839, 1059910522),
+        ];
         for (x, want) in cos {
             let got = numpy_cos_f32(f32::from_bits(x));
             assert_eq!(got.to_bits(), want, "cos({})", f32::from_bits(x));
-            assert_ne!(f32::from_bits(x).cos().to_bits(), want, "glibc differs here");
+            assert_ne!(
+                f32::from_bits(x).cos().to_bits(),
+                want,
+                "glibc differs here"
+            );
         }
         let asin = [
             (0x3fb76c4187793828u64, 0x3fb774a76407fc66u64),
@@ -345,7 +364,12 @@ mod tests {
             (0x3fb197544e18b580, 0x3fb19ae17e9828d0),
         ];
         for (x, want) in asin {
-            assert_eq!(svml_asin8_ha(f64::from_bits(x)).to_bits(), want, "asin({})", f64::from_bits(x));
+            assert_eq!(
+                svml_asin8_ha(f64::from_bits(x)).to_bits(),
+                want,
+                "asin({})",
+                f64::from_bits(x)
+            );
         }
         assert!(svml_asin8_ha(1.0 + f64::EPSILON).is_nan());
         assert_eq!(deg2rad_f32(90.0), 90.0f32 * DEGTORAD_F32);
