@@ -71,6 +71,20 @@ pub trait Sample:
     fn to_f64(self) -> f64;
     /// Rounds an f64 to this type (to nearest).
     fn from_f64(v: f64) -> Self;
+    /// Runs `f` with this thread's reusable buffers, so detecting frame after
+    /// frame allocates (and page-faults) nothing.
+    fn with_scratch<R>(f: impl FnOnce(&mut Scratch<Self>) -> R) -> R;
+}
+
+/// Per-thread working buffers of the detector.
+#[derive(Debug, Default)]
+pub struct Scratch<T> {
+    /// The filled (and, in max mode, negated) frame.
+    field: Vec<T>,
+    /// Minimum of each cell's row segment of the window.
+    row_min: Vec<T>,
+    /// Minimum of each cell's whole window, for one row.
+    window_min: Vec<T>,
 }
 
 macro_rules! impl_sample {
@@ -93,6 +107,10 @@ macro_rules! impl_sample {
             #[allow(clippy::cast_possible_truncation)]
             fn from_f64(v: f64) -> Self {
                 v as $t
+            }
+            fn with_scratch<R>(f: impl FnOnce(&mut Scratch<Self>) -> R) -> R {
+                thread_local!(static SCRATCH: std::cell::RefCell<Scratch<$t>> = std::cell::RefCell::new(Scratch::default()));
+                SCRATCH.with(|s| f(&mut s.borrow_mut()))
             }
         }
     };
@@ -123,13 +141,15 @@ pub fn detect_typed<T: Sample>(
 ) -> Vec<Centre> {
     let (rows, cols) = data.dim();
     debug_assert_eq!((rows, cols), (grid.rows(), grid.cols()));
-    let field = filled(data, cfg.mode);
     let shape = Shape {
         rows,
         cols,
         wrap: grid.global,
     };
-    let candidates = extrema(&field, shape, cfg);
+    let candidates = T::with_scratch(|scratch| {
+        fill(data, cfg.mode, &mut scratch.field);
+        extrema(shape, cfg, scratch)
+    });
     let survivors = remove_duplicates(&candidates, shape);
     survivors
         .into_iter()
@@ -172,100 +192,142 @@ impl Shape {
 
 /// The field prepared for the `min` algorithm: negated in `max` mode, missing
 /// values replaced by +inf so they are never extrema nor beat one.
-fn filled<T: Sample>(data: ArrayView2<T>, mode: Mode) -> Vec<T> {
-    let mut out = Vec::with_capacity(data.len());
-    match mode {
-        Mode::Min => out.extend(
-            data.iter()
-                .map(|&v| if v.is_nan() { T::INFINITY } else { v }),
-        ),
-        Mode::Max => out.extend(
-            data.iter()
-                .map(|&v| if v.is_nan() { T::INFINITY } else { -v }),
-        ),
+fn fill<T: Sample>(data: ArrayView2<T>, mode: Mode, out: &mut Vec<T>) {
+    out.clear();
+    let prepare = |v: T| match (v.is_nan(), mode) {
+        (true, _) => T::INFINITY,
+        (false, Mode::Min) => v,
+        (false, Mode::Max) => -v,
+    };
+    // A contiguous frame (the usual case) is filled from a slice, which vectorises.
+    match data.as_slice() {
+        Some(values) => out.extend(values.iter().map(|&v| prepare(v))),
+        None => out.extend(data.iter().map(|&v| prepare(v))),
     }
-    out
+}
+
+/// The smaller of two values (no NaN here: missing values were filled).
+#[inline(always)]
+fn min<T: Sample>(a: T, b: T) -> T {
+    if b < a {
+        b
+    } else {
+        a
+    }
+}
+
+/// `out[c] = min(row[c - h ..= c + h])`, columns wrapping on a global grid;
+/// on a regional grid the `h` columns nearest each edge are left at +inf
+/// (they are never candidates).
+fn segment_minima<T: Sample>(row: &[T], h: usize, wrap: bool, out: &mut [T]) {
+    let cols = row.len();
+    out.fill(T::INFINITY);
+    if cols > 2 * h {
+        let inner = &mut out[h..cols - h];
+        inner.copy_from_slice(&row[..cols - 2 * h]);
+        for k in 1..=2 * h {
+            for (o, &v) in inner.iter_mut().zip(&row[k..k + cols - 2 * h]) {
+                *o = min(*o, v);
+            }
+        }
+    }
+    if wrap {
+        for c in (0..h.min(cols)).chain(cols.saturating_sub(h).max(h)..cols) {
+            let mut m = T::INFINITY;
+            for dc in -(h as isize)..=h as isize {
+                m = min(m, row[(c as isize + dc).rem_euclid(cols as isize) as usize]);
+            }
+            out[c] = m;
+        }
+    }
 }
 
 /// Steps 2–5 of the spec: local minima that pass the rank test, with their
 /// intensities, in row-major order.
-fn extrema<T: Sample>(field: &[T], shape: Shape, cfg: &DetectConfig) -> Vec<Candidate<T>> {
+///
+/// A finite cell is a local minimum when it is not above the minimum of its
+/// window; that minimum is computed separably (row segments, then columns),
+/// which vectorises and touches each value a handful of times.
+fn extrema<T: Sample>(
+    shape: Shape,
+    cfg: &DetectConfig,
+    scratch: &mut Scratch<T>,
+) -> Vec<Candidate<T>> {
     let Shape { rows, cols, wrap } = shape;
     let s = cfg.window;
     let h = s / 2;
-    let rank = (s * s) / 3;
-    let mut window: Vec<T> = Vec::with_capacity(s * s);
     let mut out = Vec::new();
     if rows < s || (!wrap && cols < s) {
         return out;
     }
-    let (c_lo, c_hi) = if wrap { (0, cols) } else { (h, cols - h) };
+    let Scratch {
+        field,
+        row_min,
+        window_min,
+    } = scratch;
+    row_min.resize(rows * cols, T::INFINITY);
+    for (row, mins) in field.chunks_exact(cols).zip(row_min.chunks_exact_mut(cols)) {
+        segment_minima(row, h, wrap, mins);
+    }
+    window_min.resize(cols, T::INFINITY);
+    let mut window: Vec<T> = Vec::with_capacity(s * s);
     for r in h..rows - h {
-        let row_start = r * cols;
+        window_min.copy_from_slice(&row_min[(r - h) * cols..(r - h + 1) * cols]);
+        for rr in r - h + 1..=r + h {
+            for (m, &v) in window_min
+                .iter_mut()
+                .zip(&row_min[rr * cols..(rr + 1) * cols])
+            {
+                *m = min(*m, v);
+            }
+        }
+        let row = &field[r * cols..(r + 1) * cols];
+        // Regional grids: the columns within h of an edge are never candidates.
+        let (c_lo, c_hi) = if wrap { (0, cols) } else { (h, cols - h) };
         for c in c_lo..c_hi {
-            let centre = field[row_start + c];
-            if !centre.is_finite() {
+            let centre = row[c];
+            if centre > window_min[c] || !centre.is_finite() {
                 continue;
             }
-            if !is_window_minimum(field, shape, r, c, h, centre) {
-                continue;
+            if passes_rank_test(field, shape, r, c, cfg, &mut window) {
+                let intensity = laplacian(field, shape, r, c, centre);
+                out.push(Candidate {
+                    row: r,
+                    col: c,
+                    intensity,
+                });
             }
-            window.clear();
-            for rr in r - h..=r + h {
-                let base = rr * cols;
-                for dc in -(h as isize)..=h as isize {
-                    let cc = (c as isize + dc).rem_euclid(cols as isize) as usize;
-                    window.push(field[base + cc]);
-                }
-            }
-            // Partial selection yields the same element as a full sort.
-            let (_, kth, _) = window.select_nth_unstable_by(rank, |a, b| {
-                a.partial_cmp(b).expect("no NaN after filling")
-            });
-            if (*kth - centre).to_f64() <= cfg.threshold {
-                continue;
-            }
-            let intensity = laplacian(field, shape, r, c, centre);
-            out.push(Candidate {
-                row: r,
-                col: c,
-                intensity,
-            });
         }
     }
     out
 }
 
-/// Whether no value in the `(2h+1)²` window is strictly lower than `centre`.
-#[inline]
-fn is_window_minimum<T: Sample>(
+/// Step 3: the `k`-th smallest value of the window (`k = s*s/3`) must exceed
+/// the centre by more than the threshold; this rejects plateaus.
+fn passes_rank_test<T: Sample>(
     field: &[T],
     shape: Shape,
     r: usize,
     c: usize,
-    h: usize,
-    centre: T,
+    cfg: &DetectConfig,
+    window: &mut Vec<T>,
 ) -> bool {
     let cols = shape.cols;
+    let s = cfg.window;
+    let h = s / 2;
+    window.clear();
     for rr in r - h..=r + h {
         let base = rr * cols;
-        if c >= h && c + h < cols {
-            if field[base + c - h..=base + c + h]
-                .iter()
-                .any(|&v| v < centre)
-            {
-                return false;
-            }
-        } else {
-            for dc in -(h as isize)..=h as isize {
-                let cc = (c as isize + dc).rem_euclid(cols as isize) as usize;
-                if field[base + cc] < centre {
-                    return false;
-                }
-            }
+        for dc in -(h as isize)..=h as isize {
+            let cc = (c as isize + dc).rem_euclid(cols as isize) as usize;
+            window.push(field[base + cc]);
         }
     }
-    true
+    // Partial selection yields the same element as a full sort.
+    let (_, kth, _) = window.select_nth_unstable_by((s * s) / 3, |a, b| {
+        a.partial_cmp(b).expect("no NaN after filling")
+    });
+    (*kth - field[r * cols + c]).to_f64() > cfg.threshold
 }
 
 /// Four-neighbour intensity `up + down + left + right - 4*centre`: the sum in

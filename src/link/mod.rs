@@ -55,18 +55,35 @@ struct Pos {
     lat_rad: f64,
     cos_lat: f64,
     lon_rad: f64,
+    /// Unit vector, for the cheap chord prefilter.
+    xyz: [f64; 3],
+}
+
+/// Unit vector of a latitude and longitude in radians.
+fn unit_vector(lat_rad: f64, lon_rad: f64) -> [f64; 3] {
+    let (s_lat, c_lat) = lat_rad.sin_cos();
+    let (s_lon, c_lon) = lon_rad.sin_cos();
+    [c_lat * c_lon, c_lat * s_lon, s_lat]
+}
+
+/// Squared chord between two unit vectors.
+#[inline]
+fn chord2(a: &[f64; 3], b: &[f64; 3]) -> f64 {
+    (a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)
 }
 
 impl Pos {
     /// A tail's last point: always float64, as the reference stores track points.
     fn tail(lat: f64, lon: f64) -> Self {
         let lat_rad = lat * DEGTORAD;
+        let lon_rad = lon * DEGTORAD;
         Pos {
             lat,
             lon,
             lat_rad,
             cos_lat: lat_rad.cos(),
-            lon_rad: lon * DEGTORAD,
+            lon_rad,
+            xyz: unit_vector(lat_rad, lon_rad),
         }
     }
 
@@ -90,6 +107,7 @@ impl Pos {
             lat_rad,
             cos_lat,
             lon_rad,
+            xyz: unit_vector(lat_rad, lon_rad),
         }
     }
 }
@@ -121,8 +139,57 @@ struct Tail {
     pos: Pos,
 }
 
-/// A possible link: tail index, centre index, distance (NaN for antipodes).
-type Pair = (usize, usize, f64);
+/// Candidate links in compressed rows: for each row (centre, or tail after
+/// [`Candidates::transpose`]) the other side's indices in increasing order,
+/// with distances (NaN for antipodes).
+#[derive(Debug, Default)]
+struct Candidates {
+    starts: Vec<usize>,
+    items: Vec<(usize, f64)>,
+}
+
+impl Candidates {
+    fn with_rows(rows: usize) -> Self {
+        let mut starts = Vec::with_capacity(rows + 1);
+        starts.push(0);
+        Candidates {
+            starts,
+            items: Vec::new(),
+        }
+    }
+    fn push(&mut self, other: usize, d: f64) {
+        self.items.push((other, d));
+    }
+    /// Closes the current row, putting it in increasing index order.
+    fn end_row(&mut self) {
+        let start = *self.starts.last().expect("rows start at 0");
+        self.items[start..].sort_unstable_by_key(|&(o, _)| o);
+        self.starts.push(self.items.len());
+    }
+    fn row(&self, i: usize) -> &[(usize, f64)] {
+        &self.items[self.starts[i]..self.starts[i + 1]]
+    }
+    /// The same pairs grouped by the other side (a stable counting sort, so
+    /// each new row stays in increasing index order).
+    fn transpose(&self, rows: usize) -> Candidates {
+        let mut starts = vec![0usize; rows + 1];
+        for &(o, _) in &self.items {
+            starts[o + 1] += 1;
+        }
+        for i in 0..rows {
+            starts[i + 1] += starts[i];
+        }
+        let mut next = starts.clone();
+        let mut items = vec![(0, 0.0); self.items.len()];
+        for r in 0..self.starts.len() - 1 {
+            for &(o, d) in self.row(r) {
+                items[next[o]] = (r, d);
+                next[o] += 1;
+            }
+        }
+        Candidates { starts, items }
+    }
+}
 
 /// Links steps of centres into tracks. Steps must arrive in increasing time.
 #[derive(Debug)]
@@ -222,18 +289,8 @@ impl SimpleLinker {
     /// centre. Equal distances go to the lower index (tails and centres are
     /// both sorted by latitude, then longitude), as numpy's `argmin` does.
     fn match_centres(&self, centres: &[Pos]) -> Vec<Option<usize>> {
-        let pairs = self.candidate_pairs(centres);
-        let mut by_centre: Vec<Vec<(usize, f64)>> = vec![vec![]; centres.len()];
-        let mut by_tail: Vec<Vec<(usize, f64)>> = vec![vec![]; self.tails.len()];
-        for &(t, c, d) in &pairs {
-            by_centre[c].push((t, d));
-            by_tail[t].push((c, d));
-        }
-        by_tail.iter_mut().for_each(|v| v.sort_by_key(|&(c, _)| c));
-        by_centre
-            .iter_mut()
-            .for_each(|v| v.sort_by_key(|&(t, _)| t));
-
+        let by_centre = self.candidate_pairs(centres);
+        let by_tail = by_centre.transpose(self.tails.len());
         let mut centre_of_tail: Vec<Option<usize>> = vec![None; self.tails.len()];
         let mut tail_of_centre: Vec<Option<usize>> = vec![None; centres.len()];
         loop {
@@ -243,17 +300,18 @@ impl SimpleLinker {
                     continue;
                 }
                 let free_tail = |t: usize| centre_of_tail[t].is_none();
+                let cands = by_centre.row(ic);
                 // Only a tail strictly inside the radius makes the centre eligible.
-                if !by_centre[ic]
+                if !cands
                     .iter()
                     .any(|&(t, d)| free_tail(t) && d < self.radius_km)
                 {
                     continue;
                 }
-                let Some(it) = argmin(&by_centre[ic], free_tail) else {
+                let Some(it) = argmin(cands, free_tail) else {
                     continue;
                 };
-                if argmin(&by_tail[it], |c| tail_of_centre[c].is_none()) == Some(ic) {
+                if argmin(by_tail.row(it), |c| tail_of_centre[c].is_none()) == Some(ic) {
                     tail_of_centre[ic] = Some(it);
                     centre_of_tail[it] = Some(ic);
                     progress = true;
@@ -266,37 +324,70 @@ impl SimpleLinker {
         tail_of_centre
     }
 
-    /// All (tail, centre, distance) with distance < radius, plus the NaN
-    /// (antipodal) pairs. Tails are sorted by latitude and a pair's distance is
-    /// at least its latitude difference, so only a band of tails is measured.
-    fn candidate_pairs(&self, centres: &[Pos]) -> Vec<Pair> {
-        // 1e-6 degrees of margin guard the bands against rounding; the exact test decides.
-        let band = self.radius_km / EARTH_RADIUS_KM / DEGTORAD + 1e-6;
-        let mut out = Vec::new();
-        let mut scan =
-            |ic: usize, c: &Pos, lo_lat: f64, hi_lat: f64, keep: &dyn Fn(f64) -> bool| {
-                let lo = self.tails.partition_point(|t| t.pos.lat < lo_lat);
-                for (it, t) in self.tails.iter().enumerate().skip(lo) {
-                    if t.pos.lat > hi_lat {
-                        break;
-                    }
-                    let d = distance(&t.pos, c);
-                    if keep(d) {
-                        out.push((it, ic, d));
-                    }
-                }
-            };
-        let radius = self.radius_km;
-        for (ic, c) in centres.iter().enumerate() {
-            scan(ic, c, c.lat - band, c.lat + band, &|d| {
-                d < radius || d.is_nan()
-            });
-            // Exact antipodes (NaN distance) outside the first band.
-            if -c.lat - 1e-6 > c.lat + band || -c.lat + 1e-6 < c.lat - band {
-                scan(ic, c, -c.lat - 1e-6, -c.lat + 1e-6, &|d| d.is_nan());
-            }
+    /// For each centre, the tails closer than the radius, plus those at a NaN
+    /// distance (exact antipodes), in tail order. Tails are sorted by latitude
+    /// and a pair's distance is at least its latitude difference, so only a
+    /// band of tails is looked at; a chord test on unit vectors then spares
+    /// the exact (expensive) distance for all but the few real candidates.
+    fn candidate_pairs(&self, centres: &[Pos]) -> Candidates {
+        // 1e-5 rad (64 m) of margin covers every rounding difference between the
+        // prefilters and the exact distance, including float32 coordinates.
+        let angle = (self.radius_km / EARTH_RADIUS_KM + 1e-5).min(std::f64::consts::PI);
+        let band = angle / DEGTORAD;
+        let reach2 = (2.0 * (angle / 2.0).sin()).powi(2);
+        let mut out = Candidates::with_rows(centres.len());
+        for c in centres {
+            self.scan_band(
+                c,
+                c.lat - band,
+                c.lat + band,
+                &c.xyz,
+                reach2,
+                &mut out,
+                |d| d < self.radius_km || d.is_nan(),
+            );
+            // Exact antipodes, which the chord test above excludes.
+            let anti = [-c.xyz[0], -c.xyz[1], -c.xyz[2]];
+            self.scan_band(
+                c,
+                -c.lat - 1e-6,
+                -c.lat + 1e-6,
+                &anti,
+                1e-12,
+                &mut out,
+                f64::is_nan,
+            );
+            out.end_row();
         }
         out
+    }
+
+    /// Adds to the current row the tails with latitude in `lo..=hi`, within
+    /// chord² `reach2` of `target`, whose exact distance passes `keep`.
+    #[allow(clippy::too_many_arguments)]
+    fn scan_band(
+        &self,
+        c: &Pos,
+        lo: f64,
+        hi: f64,
+        target: &[f64; 3],
+        reach2: f64,
+        out: &mut Candidates,
+        keep: impl Fn(f64) -> bool,
+    ) {
+        let start = self.tails.partition_point(|t| t.pos.lat < lo);
+        for (it, t) in self.tails.iter().enumerate().skip(start) {
+            if t.pos.lat > hi {
+                break;
+            }
+            if chord2(&t.pos.xyz, target) > reach2 {
+                continue;
+            }
+            let d = distance(&t.pos, c);
+            if keep(d) {
+                out.push(it, d);
+            }
+        }
     }
 
     /// The tracks linked so far.

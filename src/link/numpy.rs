@@ -269,7 +269,28 @@ const AS_PI2L: f64 = f64::from_bits(0x3c91a62633145c07); // +1536
 /// Bit-exact replica of numpy's float64 `np.arcsin` on AVX-512 hosts
 /// (Intel SVML `__svml_asin8_ha`).  NaN -> same NaN (quieted);
 /// |x| > 1 (incl. inf) -> 0xfff8000000000000 (what the SVML slow path returns).
+///
+/// `mul_add` is exact either way; on CPUs with FMA the body is compiled with
+/// the instruction instead of the (much slower) software fallback.
 pub fn svml_asin8_ha(x: f64) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU supports FMA, checked just above.
+            return unsafe { svml_asin8_ha_fma(x) };
+        }
+    }
+    svml_asin8_ha_body(x)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "fma")]
+unsafe fn svml_asin8_ha_fma(x: f64) -> f64 {
+    svml_asin8_ha_body(x)
+}
+
+#[inline(always)]
+fn svml_asin8_ha_body(x: f64) -> f64 {
     if x.is_nan() {
         return f64::from_bits(x.to_bits() | 0x0008_0000_0000_0000);
     }

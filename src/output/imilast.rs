@@ -18,6 +18,7 @@ use std::io::{self, Write};
 
 use thiserror::Error;
 
+use super::numfmt::push_fixed;
 use super::TrackWriter;
 use crate::time::{Calendar, DateTime};
 use crate::tracks::{Point, TrackMeta, Tracks};
@@ -65,23 +66,55 @@ impl TrackWriter for ImilastWriter {
             meta.variable.to_uppercase()
         )?;
         let factor = value_factor(&meta.variable);
+        // Lines are assembled in one reused buffer; dates are formatted once per step.
+        let mut line: Vec<u8> = Vec::with_capacity(128);
+        let mut dates = DateCache::default();
+        let mut int = itoa::Buffer::new();
         for track in tracks.iter() {
             let n = track.index + 1;
-            writeln!(out, "90 {n} {}", track.len())?;
+            line.clear();
+            line.extend_from_slice(b"90 ");
+            line.extend_from_slice(int.format(n).as_bytes());
+            line.push(b' ');
+            line.extend_from_slice(int.format(track.len()).as_bytes());
+            line.push(b'\n');
             for (i, p) in track.points().enumerate() {
                 let value = factor.map_or(p.value, |f| p.value * f);
-                writeln!(
-                    out,
-                    "00 {n} {} {} {:.2} {:.2} {:.6}",
-                    i + 1,
-                    date_fields(meta, p.time),
-                    longitude_east(p.lon),
-                    p.lat,
-                    value
-                )?;
+                line.extend_from_slice(b"00 ");
+                line.extend_from_slice(int.format(n).as_bytes());
+                line.push(b' ');
+                line.extend_from_slice(int.format(i + 1).as_bytes());
+                line.push(b' ');
+                line.extend_from_slice(dates.get(meta, p.time).as_bytes());
+                line.push(b' ');
+                push_fixed(&mut line, longitude_east(p.lon), 2);
+                line.push(b' ');
+                push_fixed(&mut line, p.lat, 2);
+                line.push(b' ');
+                push_fixed(&mut line, value, 6);
+                line.push(b'\n');
             }
+            out.write_all(&line)?;
         }
         Ok(())
+    }
+}
+
+/// The formatted date of the last time seen (points of a track are at
+/// consecutive steps, so most lookups hit).
+#[derive(Default)]
+struct DateCache {
+    time: Option<i64>,
+    text: String,
+}
+
+impl DateCache {
+    fn get(&mut self, meta: &TrackMeta, t: i64) -> &str {
+        if self.time != Some(t) {
+            self.time = Some(t);
+            self.text = date_fields(meta, t);
+        }
+        &self.text
     }
 }
 

@@ -3,6 +3,7 @@
 //! renamed into place only when complete) or to standard output.
 
 pub mod imilast;
+pub mod numfmt;
 
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
