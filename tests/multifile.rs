@@ -36,6 +36,8 @@ const BACKENDS: &[&[&str]] = &[
 static HDF5_FILES: Mutex<()> = Mutex::new(());
 
 fn hdf5_guard() -> MutexGuard<'static, ()> {
+    // Test threads are not the one netCDF-C initialised HDF5 in.
+    stormtrack::io::hdf5_quiet::quiet_hdf5_errors();
     HDF5_FILES.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -238,6 +240,9 @@ fn assert_reference(inputs: &[OsString], dir: &Path) {
             got == expected,
             "{args:?}: output differs from the reference"
         );
+        // -q: nothing on stderr, not even HDF5 diagnostics from reader threads.
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.is_empty(), "{args:?}: {err}");
     }
 }
 
@@ -496,4 +501,29 @@ fn series_reads_across_file_boundaries_like_one_file() {
             start + count
         );
     }
+}
+
+#[test]
+fn time_selection_spans_files_like_one_file() {
+    let dir = TempDir::new().unwrap();
+    let [dec, jan, feb] = netcdf_months(&Source::load(), dir.path());
+    let window = ["--start", "2025-12-20T06", "--end", "2026-02-03T18"];
+    let (a, b) = (dir.path().join("a.txt"), dir.path().join("b.txt"));
+    let mut one = os(&[&NC]);
+    one.extend(window.iter().map(OsString::from));
+    let o = track(&one, &a);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for backend in BACKENDS {
+        let mut args = os(&[&feb, &jan, &dec]);
+        args.extend(window.iter().chain(backend.iter()).map(OsString::from));
+        let o = track(&args, &b);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            std::fs::read(&a).unwrap() == std::fs::read(&b).unwrap(),
+            "{args:?}"
+        );
+    }
+    let text = std::fs::read_to_string(&a).unwrap();
+    assert!(text.contains(" 2025122006 ") && text.contains(" 2026020318 "));
+    assert!(!text.contains(" 2025122000 ") && !text.contains(" 2026020400 "));
 }

@@ -10,6 +10,7 @@
 pub mod aliases;
 pub mod cf;
 pub mod grib;
+pub mod hdf5_quiet;
 pub mod inputs;
 pub mod netcdf;
 pub mod series;
@@ -134,7 +135,10 @@ pub struct Segment {
 pub fn open(path: &Path, request: &VariableRequest) -> Result<Box<dyn FieldReader>> {
     match sniff(path)? {
         FileFormat::Grib => Ok(Box::new(grib::GribReader::open(path, request)?)),
-        format => Ok(Box::new(netcdf::NetcdfReader::open(path, format, request)?)),
+        format => {
+            hdf5_quiet::quiet_hdf5_errors();
+            Ok(Box::new(netcdf::NetcdfReader::open(path, format, request)?))
+        }
     }
 }
 
