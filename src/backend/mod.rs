@@ -2,14 +2,13 @@
 //! centres to one linker in time order, so their tracks are identical.
 //!
 //! Frames are read in blocks of consecutive steps aligned with the file's
-//! chunking in time, so memory stays bounded by a few blocks whatever the
+//! chunking in time and, for a series of files, cut at file boundaries, so memory stays bounded by a few blocks whatever the
 //! length of the record; only the track store grows.
 
 pub mod rayon_pool;
 pub mod serial;
 
 use std::ops::Range;
-use std::path::Path;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -59,11 +58,40 @@ fn secs<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, 
 /// (partial reads of a compressed chunk would inflate it again and again),
 /// else about [`BLOCK_BYTES`] of frames.
 pub fn block_steps(meta: &FieldMeta) -> usize {
-    let frame = meta.frame_bytes().max(1);
-    match meta.chunk_steps {
+    steps_per_block(meta.frame_bytes(), meta.chunk_steps)
+}
+
+fn steps_per_block(frame_bytes: usize, chunk_steps: Option<usize>) -> usize {
+    let frame = frame_bytes.max(1);
+    match chunk_steps {
         Some(c) if c >= 1 && c * frame <= MAX_CHUNK_BLOCK_BYTES => c,
         _ => (BLOCK_BYTES / frame).max(1),
     }
+}
+
+/// The blocks in which to read `range` of `reader`: cut at the boundaries of
+/// its files, and within each file aligned with that file's chunks in time,
+/// so no block makes two files or two partial chunks be read.
+pub fn plan_blocks(reader: &dyn FieldReader, range: Range<usize>) -> Vec<Range<usize>> {
+    let frame = reader.meta().frame_bytes();
+    let mut plan = Vec::new();
+    for seg in reader.segments() {
+        let lo = range.start.max(seg.steps.start);
+        let hi = range.end.min(seg.steps.end);
+        if lo >= hi {
+            continue;
+        }
+        let size = steps_per_block(frame, seg.chunk_steps);
+        let mut s = lo;
+        while s < hi {
+            // Next chunk boundary of this file after `s`.
+            let k = (s - seg.steps.start) / size + 1;
+            let e = (seg.steps.start + k * size).min(hi);
+            plan.push(s..e);
+            s = e;
+        }
+    }
+    plan
 }
 
 /// Consecutive blocks covering `range`.
@@ -74,10 +102,11 @@ pub fn blocks(range: Range<usize>, size: usize) -> impl Iterator<Item = Range<us
         .map(move |s| s..(s + size).min(range.end))
 }
 
-/// Opens the input of a run.
+/// Opens the input of a run: the only way backends (and every MPI rank) open
+/// it. One file gives its plain reader, several a [`io::series::SeriesReader`]
+/// that reads them as one time series.
 pub fn open_input(cfg: &TrackConfig) -> Result<Box<dyn FieldReader>> {
-    let path: &Path = &cfg.inputs[0];
-    io::open(path, &cfg.request)
+    io::series::open(&cfg.inputs, &cfg.request)
 }
 
 /// The track metadata of a field.
@@ -143,12 +172,13 @@ pub fn run(cfg: &TrackConfig, tracker: &dyn Tracker) -> Result<(Tracks, FieldMet
     let reader = open_input(cfg)?;
     let meta = reader.meta().clone();
     let range = cfg.selection.resolve(&meta)?;
-    let block = block_steps(&meta);
+    let plan = plan_blocks(reader.as_ref(), range);
+    let block = plan.iter().map(|b| b.len()).max().unwrap_or(0);
     let mut stage = LinkStage::new(tracker, &meta.grid);
     match cfg.backend {
-        BackendKind::Serial => serial::run(reader, range, block, tracker, &mut stage)?,
+        BackendKind::Serial => serial::run(reader, plan, tracker, &mut stage)?,
         BackendKind::Rayon | BackendKind::Mpi => {
-            rayon_pool::run(reader, range, block, cfg.threads, tracker, &mut stage)?
+            rayon_pool::run(reader, plan, cfg.threads, tracker, &mut stage)?
         }
     }
     let (tracks, mut stats) = stage.finish(track_meta(cfg, &meta));
@@ -172,5 +202,73 @@ mod tests {
         let b: Vec<_> = blocks(3..10, 3).collect();
         assert_eq!(b, vec![3..6, 6..9, 9..10]);
         assert_eq!(blocks(0..1, 100).collect::<Vec<_>>(), vec![0..1]);
+    }
+
+    /// A reader with fixed segments, to test block planning without files.
+    #[derive(Debug)]
+    struct Segmented(FieldMeta, Vec<io::Segment>);
+
+    impl FieldReader for Segmented {
+        fn meta(&self) -> &FieldMeta {
+            &self.0
+        }
+        fn read(&mut self, _: usize, _: usize) -> Result<Vec<crate::field::Frame>> {
+            unreachable!("planning reads nothing")
+        }
+        fn segments(&self) -> Vec<io::Segment> {
+            self.1.clone()
+        }
+    }
+
+    fn meta(steps: usize) -> FieldMeta {
+        FieldMeta {
+            path: "x.nc".into(),
+            format: io::FileFormat::Netcdf4,
+            variable: "msl".into(),
+            long_name: None,
+            units: None,
+            time_name: None,
+            lat_name: "lat".into(),
+            lon_name: "lon".into(),
+            level: None,
+            grid: crate::grid::Grid::new(vec![0.0; 2], vec![0.0; 2]),
+            calendar: crate::time::Calendar::Standard,
+            times: (0..steps as i64).collect(),
+            time_known: true,
+            value_type: crate::field::ValueType::F32,
+            packing: None,
+            chunk_steps: None,
+        }
+    }
+
+    #[test]
+    fn plan_cuts_at_files_and_aligns_with_chunks() {
+        let seg = |steps: Range<usize>, c: usize| io::Segment {
+            steps,
+            chunk_steps: Some(c),
+        };
+        let r = Segmented(meta(10), vec![seg(0..4, 3), seg(4..10, 4)]);
+        assert_eq!(plan_blocks(&r, 0..10), vec![0..3, 3..4, 4..8, 8..10]);
+        // A selection starting mid-chunk first reaches the next chunk boundary.
+        assert_eq!(plan_blocks(&r, 1..9), vec![1..3, 3..4, 4..8, 8..9]);
+        assert_eq!(plan_blocks(&r, 5..7), vec![5..7]);
+    }
+
+    #[test]
+    fn plan_of_a_single_file_is_the_plain_blocks() {
+        let mut m = meta(1000);
+        m.chunk_steps = Some(7);
+        let r = Segmented(
+            m.clone(),
+            vec![io::Segment {
+                steps: 0..1000,
+                chunk_steps: Some(7),
+            }],
+        );
+        assert_eq!(
+            plan_blocks(&r, 0..1000),
+            blocks(0..1000, 7).collect::<Vec<_>>()
+        );
+        assert_eq!(block_steps(&m), 7);
     }
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
-use super::{blocks, detect_frame, LinkStage};
+use super::{detect_frame, LinkStage};
 use crate::error::{Error, Result};
 use crate::field::Frame;
 use crate::io::FieldReader;
@@ -20,8 +20,7 @@ const QUEUE_DEPTH: usize = 1;
 
 pub fn run(
     mut reader: Box<dyn FieldReader>,
-    range: Range<usize>,
-    block: usize,
+    plan: Vec<Range<usize>>,
     threads: usize,
     tracker: &dyn Tracker,
     stage: &mut LinkStage,
@@ -35,7 +34,7 @@ pub fn run(
     let (tx, rx) = sync_channel::<(Range<usize>, Result<Vec<Frame>>, Duration)>(QUEUE_DEPTH);
     std::thread::scope(|scope| -> Result<()> {
         scope.spawn(move || {
-            for b in blocks(range, block) {
+            for b in plan {
                 let t = Instant::now();
                 let frames = reader.read(b.start, b.len());
                 let failed = frames.is_err();

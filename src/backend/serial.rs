@@ -3,19 +3,18 @@
 use std::ops::Range;
 use std::time::Instant;
 
-use super::{blocks, detect_frame, LinkStage};
+use super::{detect_frame, LinkStage};
 use crate::error::Result;
 use crate::io::FieldReader;
 use crate::tracker::Tracker;
 
 pub fn run(
     mut reader: Box<dyn FieldReader>,
-    range: Range<usize>,
-    block: usize,
+    plan: Vec<Range<usize>>,
     tracker: &dyn Tracker,
     stage: &mut LinkStage,
 ) -> Result<()> {
-    for b in blocks(range, block) {
+    for b in plan {
         let t = Instant::now();
         let frames = reader.read(b.start, b.len())?;
         stage.stats.read += t.elapsed();

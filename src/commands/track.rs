@@ -10,7 +10,7 @@ use crate::backend::{self, RunStats};
 use crate::config::{BackendKind, TimeSelection, TrackConfig};
 use crate::detect::Mode;
 use crate::error::{exit, Error};
-use crate::io::{FieldMeta, VariableRequest};
+use crate::io::{self, FieldMeta, VariableRequest};
 use crate::output::{self, Destination, OutputFormat};
 use crate::tracker::{Algorithm, SimpleTracker, Tracker};
 use crate::units::Distance;
@@ -20,12 +20,18 @@ use crate::units::Distance;
 #[command(
     after_help = "Examples:\n  stormtrack track era5_msl.nc --var msl -o tracks.txt\n  \
 stormtrack track era5_vo.grib --var vo --mode max --level 850 -o -\n  \
-stormtrack track era5_msl.nc --var msl --start 2025-12-01 --end 2025-12-31T18"
+stormtrack track era5_msl.nc --var msl --start 2025-12-01 --end 2025-12-31T18\n  \
+stormtrack track 'era5/msl_*.nc' --var msl --min-length 8 -o tracks.txt\n  \
+stormtrack track --input-list months.txt --var msl -o tracks.txt"
 )]
 pub struct TrackArgs {
-    /// Input file: NetCDF (classic, 64-bit offset, CDF-5, NetCDF-4) or GRIB 1/2, recognised by content.
-    #[arg(value_name = "INPUT")]
-    pub input: PathBuf,
+    /// Input files: NetCDF (classic, 64-bit offset, CDF-5, NetCDF-4) or GRIB 1/2, recognised by content. Several files, or a quoted pattern ('era5/*.nc', expanded by stormtrack), are tracked as one series ordered by time.
+    #[arg(value_name = "INPUT", required_unless_present = "input_list")]
+    pub input: Vec<PathBuf>,
+
+    /// A text file naming input files, one per line (blank lines and lines starting with # ignored; relative paths are relative to the list file's directory). Combines with INPUT.
+    #[arg(long, value_name = "LIST.txt")]
+    pub input_list: Option<PathBuf>,
 
     /// Variable to track: a name in the file or an alias (msl = slp, psl, prmsl, var151; vo = rv, var138), a CF standard_name match, or a GRIB paramId.
     #[arg(long, short = 'v', value_name = "NAME")]
@@ -90,6 +96,10 @@ pub struct TrackArgs {
     /// Write a JSON report (time per phase, counts, backend) to this file.
     #[arg(long, value_name = "FILE.json")]
     pub report: Option<PathBuf>,
+
+    /// Keep only tracks of at least N points (applied after linking; kept tracks are renumbered from 1). [default: keep all]
+    #[arg(long, value_name = "N")]
+    pub min_length: Option<usize>,
 }
 
 impl TrackArgs {
@@ -111,18 +121,24 @@ impl TrackArgs {
         if self.threads == Some(0) {
             return Err(Error::Usage("--threads must be at least 1".into()));
         }
+        if self.min_length == Some(0) {
+            return Err(Error::Usage(
+                "--min-length must be at least 1 (points per track)".into(),
+            ));
+        }
         let selection =
             TimeSelection::from_flags(self.num, self.start.as_deref(), self.end.as_deref())?;
+        let inputs = io::inputs::resolve(&self.input, self.input_list.as_deref())?;
         let output = match &self.output {
             Some(o) => Destination::parse(o),
-            None => Destination::File(default_output(&self.input)),
+            None => Destination::File(default_output(&inputs[0])),
         };
         let backend = self.backend.unwrap_or(BackendKind::Rayon);
         let threads = self
             .threads
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         Ok(TrackConfig {
-            inputs: vec![self.input],
+            inputs,
             request: VariableRequest {
                 name: self.var,
                 level: self.level,
@@ -139,12 +155,13 @@ impl TrackArgs {
             threads,
             quiet: self.quiet,
             report: self.report,
-            min_length: None,
+            min_length: self.min_length,
         })
     }
 }
 
-/// `<stem>.imilast.txt` in the current directory.
+/// `<stem>.imilast.txt` in the current directory (of the first input named,
+/// for a series).
 fn default_output(input: &Path) -> PathBuf {
     let stem = input
         .file_stem()
@@ -176,7 +193,12 @@ pub fn run(args: TrackArgs) -> anyhow::Result<i32> {
     };
     let (tracks, meta, mut stats) = backend::run(&cfg, tracker.as_ref())?;
     let tracks = match cfg.min_length {
-        Some(n) => tracks.retain_min_length(n),
+        Some(n) => {
+            let kept = tracks.retain_min_length(n);
+            stats.tracks = kept.len();
+            stats.points = kept.num_points();
+            kept
+        }
         None => tracks,
     };
     let t = Instant::now();
@@ -212,15 +234,25 @@ fn warn_missing(meta: &FieldMeta, stats: &RunStats) {
     }
 }
 
+/// ` and N more files` after the first file of a series.
+fn more_files(inputs: usize) -> String {
+    match inputs {
+        0 | 1 => String::new(),
+        2 => " and 1 more file".into(),
+        n => format!(" and {} more files", n - 1),
+    }
+}
+
 /// The one-paragraph summary printed on stderr.
 pub fn summary(cfg: &TrackConfig, meta: &FieldMeta, s: &RunStats) -> String {
     format!(
-        "stormtrack: {} steps of '{}' from {}: {} centres, {} tracks, {} points\n\
+        "stormtrack: {} steps of '{}' from {}{}: {} centres, {} tracks, {} points\n\
          stormtrack: read {:.3} s, detect {:.3} s, link {:.3} s, write {:.3} s, total {:.3} s ({}, {} thread{})\n\
          stormtrack: tracks written to {}",
         s.steps,
         meta.variable,
         meta.path.display(),
+        more_files(cfg.inputs.len()),
         s.centres,
         s.tracks,
         s.points,
@@ -245,6 +277,7 @@ fn write_report(
     let report = serde_json::json!({
         "stormtrack_version": env!("CARGO_PKG_VERSION"),
         "input": meta.path,
+        "inputs": cfg.inputs,
         "variable": meta.variable,
         "requested_variable": cfg.request.name,
         "output": cfg.output.to_string(),

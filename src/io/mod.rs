@@ -10,10 +10,14 @@
 pub mod aliases;
 pub mod cf;
 pub mod grib;
+pub mod hdf5_quiet;
+pub mod inputs;
 pub mod netcdf;
+pub mod series;
 
 use std::fs::File;
 use std::io::Read;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -107,13 +111,34 @@ pub trait FieldReader: Send + std::fmt::Debug {
     fn meta(&self) -> &FieldMeta;
     /// Reads steps `start..start + count` (indices into [`FieldMeta::times`]).
     fn read(&mut self, start: usize, count: usize) -> Result<Vec<Frame>>;
+    /// The runs of steps stored in one file each, in order, with that file's
+    /// chunking in time; backends cut blocks at their boundaries. A single
+    /// file is one segment.
+    fn segments(&self) -> Vec<Segment> {
+        vec![Segment {
+            steps: 0..self.meta().num_steps(),
+            chunk_steps: self.meta().chunk_steps,
+        }]
+    }
+}
+
+/// Steps of a reader that come from one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    /// Indices into [`FieldMeta::times`].
+    pub steps: Range<usize>,
+    /// Time steps per storage chunk of that file, when chunked in time.
+    pub chunk_steps: Option<usize>,
 }
 
 /// Opens `path` and resolves `request` in it.
 pub fn open(path: &Path, request: &VariableRequest) -> Result<Box<dyn FieldReader>> {
     match sniff(path)? {
         FileFormat::Grib => Ok(Box::new(grib::GribReader::open(path, request)?)),
-        format => Ok(Box::new(netcdf::NetcdfReader::open(path, format, request)?)),
+        format => {
+            hdf5_quiet::quiet_hdf5_errors();
+            Ok(Box::new(netcdf::NetcdfReader::open(path, format, request)?))
+        }
     }
 }
 

@@ -30,34 +30,6 @@ enum Role {
     Fixed(usize),
 }
 
-/// Turns off HDF5's automatic error printing on the calling thread.
-///
-/// netCDF-C disables it only on the thread that first initialised the
-/// library; on any other thread HDF5 prints a multi-line "HDF5-DIAG" trace to
-/// stderr for each harmless probe of an absent attribute (and for the errors
-/// of a damaged file, which we report ourselves in one line). HDF5 is loaded
-/// with libnetcdf, so its symbol is looked up at run time rather than linked.
-fn silence_hdf5_diagnostics() {
-    thread_local!(static DONE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
-    DONE.with(|done| {
-        if done.replace(true) {
-            return;
-        }
-        // SAFETY: dlsym with RTLD_DEFAULT only looks a symbol up. If found, it is
-        // HDF5's `herr_t H5Eset_auto2(hid_t, H5E_auto2_t, void *)` (hid_t is int64_t
-        // since HDF5 1.10), and (H5E_DEFAULT = 0, NULL, NULL) disables printing.
-        unsafe {
-            let sym = libc::dlsym(libc::RTLD_DEFAULT, c"H5Eset_auto2".as_ptr());
-            if !sym.is_null() {
-                type SetAuto =
-                    unsafe extern "C" fn(i64, *const libc::c_void, *mut libc::c_void) -> i32;
-                let set_auto: SetAuto = std::mem::transmute(sym);
-                set_auto(0, std::ptr::null(), std::ptr::null_mut());
-            }
-        }
-    });
-}
-
 /// Reads one variable of a NetCDF file.
 pub struct NetcdfReader {
     file: netcdf::File,
@@ -222,7 +194,7 @@ fn read_axis(path: &Path, var: &Variable<'_>) -> Result<Vec<f64>> {
 impl NetcdfReader {
     /// Opens `path` (already recognised as `format`) and resolves `request`.
     pub fn open(path: &Path, format: FileFormat, request: &VariableRequest) -> Result<Self> {
-        silence_hdf5_diagnostics();
+        super::hdf5_quiet::quiet_hdf5_errors();
         let file = netcdf::open(path).map_err(|e| {
             Error::input(
                 path,
@@ -576,7 +548,7 @@ impl FieldReader for NetcdfReader {
     }
 
     fn read(&mut self, start: usize, count: usize) -> Result<Vec<Frame>> {
-        silence_hdf5_diagnostics();
+        super::hdf5_quiet::quiet_hdf5_errors();
         let ext = self.extents(start, count);
         if self.decoding.is_identity() && self.decoding.stored == Stored::Float32 {
             let raw = self.read_raw::<f32>(&ext, start, count)?;
