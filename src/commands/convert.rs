@@ -43,7 +43,7 @@ pub struct ConvertArgs {
           value_parser = clap::value_parser!(u8).range(0..=89))]
     pub method_code: u8,
 
-    /// Calendar of dates in INPUT that do not say (IMILAST; CSV times without Z), e.g. noleap or 360_day. [default: standard]
+    /// Calendar of dates in INPUT that do not say (IMILAST; CSV times without Z), e.g. noleap or 360_day. [default: proleptic_gregorian]
     #[arg(long, value_name = "NAME", value_parser = parse_calendar)]
     pub calendar: Option<Calendar>,
 

@@ -141,7 +141,8 @@ pub(crate) fn parse_time(
     }
     let cal = match (calendar, text.ends_with('Z')) {
         (Some(c), _) => c,
-        (None, true) => Calendar::Standard,
+        // ISO 8601 dates are proleptic Gregorian.
+        (None, true) => Calendar::ProlepticGregorian,
         (None, false) => {
             return Err(format!(
                 "time '{text}' has no 'Z': it is a date of a non-standard calendar; name the calendar with --calendar (e.g. noleap, 360_day)"

@@ -110,7 +110,7 @@ pub fn read_tracks(
     };
     let tracks = match format {
         InputFormat::Imilast => {
-            let cal = calendar.unwrap_or(Calendar::Standard);
+            let cal = calendar.unwrap_or(Calendar::ProlepticGregorian);
             to_stored(imilast::read_in(text()?, cal).map_err(parse_err)?)
         }
         InputFormat::Csv => super::csv::read(text()?, calendar).map_err(parse_err)?,
