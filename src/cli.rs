@@ -29,6 +29,8 @@ pub struct Cli {
 pub enum Command {
     /// Detect and link centres in NetCDF or GRIB input and write tracks.
     Track(commands::track::TrackArgs),
+    /// Show what the loader sees in NetCDF or GRIB files: variables, grid, time axis, level.
+    Info(commands::info::InfoArgs),
 }
 
 /// Runs the command line; returns the process exit code.
@@ -47,6 +49,7 @@ pub fn main() -> i32 {
     };
     let result = match cli.command {
         Command::Track(args) => commands::track::run(args),
+        Command::Info(args) => commands::info::run(args),
     };
     match result {
         Ok(code) => code,

@@ -147,6 +147,33 @@ fn scan(path: &Path) -> Result<Vec<Message>> {
     Ok(out)
 }
 
+/// Message count and the distinct parameters (shortName, paramId, level) of
+/// the file, in order of first appearance (for `stormtrack info`).
+pub fn inventory(path: &Path) -> Result<(usize, Vec<super::inventory::GribParameter>)> {
+    let all = scan(path)?;
+    let mut params: Vec<super::inventory::GribParameter> = Vec::new();
+    for m in &all {
+        let same = |p: &&mut super::inventory::GribParameter| {
+            p.param_id == m.param_id
+                && p.short_name == m.short_name
+                && p.type_of_level == m.type_of_level
+                && p.level == m.level
+        };
+        match params.iter_mut().find(same) {
+            Some(p) => p.messages += 1,
+            None => params.push(super::inventory::GribParameter {
+                short_name: m.short_name.clone(),
+                param_id: m.param_id,
+                type_of_level: m.type_of_level.clone(),
+                level: m.level,
+                grid_type: m.grid_type.clone(),
+                messages: 1,
+            }),
+        }
+    }
+    Ok((all.len(), params))
+}
+
 fn describe(m: &Message) -> String {
     format!(
         "{} (paramId {}, {} {})",

@@ -10,6 +10,7 @@
 pub mod aliases;
 pub mod cf;
 pub mod grib;
+pub mod inventory;
 pub mod netcdf;
 
 use std::fs::File;
@@ -26,10 +27,15 @@ use crate::time::{Calendar, Instant};
 /// The container format of an input file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum FileFormat {
+    #[serde(rename = "netcdf-classic")]
     NetcdfClassic,
+    #[serde(rename = "netcdf-64bit-offset")]
     Netcdf64BitOffset,
+    #[serde(rename = "netcdf-cdf5")]
     NetcdfCdf5,
+    #[serde(rename = "netcdf4")]
     Netcdf4,
+    #[serde(rename = "grib")]
     Grib,
 }
 

@@ -167,6 +167,61 @@ fn find_variable<'f>(file: &'f netcdf::File, path: &Path, requested: &str) -> Re
     })
 }
 
+/// numpy-style name of a stored type (`float32`, `int16`, `char`, ...).
+fn dtype_name(var: &Variable<'_>) -> String {
+    use netcdf::types::{FloatType, IntType, NcVariableType};
+    match var.vartype() {
+        NcVariableType::Float(FloatType::F32) => "float32",
+        NcVariableType::Float(FloatType::F64) => "float64",
+        NcVariableType::Int(IntType::I8) => "int8",
+        NcVariableType::Int(IntType::U8) => "uint8",
+        NcVariableType::Int(IntType::I16) => "int16",
+        NcVariableType::Int(IntType::U16) => "uint16",
+        NcVariableType::Int(IntType::I32) => "int32",
+        NcVariableType::Int(IntType::U32) => "uint32",
+        NcVariableType::Int(IntType::I64) => "int64",
+        NcVariableType::Int(IntType::U64) => "uint64",
+        NcVariableType::Char => "char",
+        NcVariableType::String => "string",
+        NcVariableType::Compound(_) => "compound",
+        NcVariableType::Opaque(_) => "opaque",
+        NcVariableType::Enum(_) => "enum",
+        NcVariableType::Vlen(_) => "vlen",
+    }
+    .to_string()
+}
+
+/// Every variable of the file, in file order (for `stormtrack info`).
+pub fn inventory(path: &Path) -> Result<Vec<super::inventory::NetcdfVariable>> {
+    let file = open_file(path)?;
+    let vars = file
+        .variables()
+        .map(|v| {
+            let dims: Vec<(String, usize)> =
+                v.dimensions().iter().map(|d| (d.name(), d.len())).collect();
+            super::inventory::NetcdfVariable {
+                coordinate: dims.len() == 1 && dims[0].0 == v.name(),
+                name: v.name(),
+                dims,
+                dtype: dtype_name(&v),
+                units: attr_str(&v, "units"),
+                long_name: attr_str(&v, "long_name"),
+            }
+        })
+        .collect();
+    Ok(vars)
+}
+
+/// Opens a NetCDF file with a one-line error.
+fn open_file(path: &Path) -> Result<netcdf::File> {
+    netcdf::open(path).map_err(|e| {
+        Error::input(
+            path,
+            format!("cannot open as NetCDF: {e}; the file may be truncated or corrupt"),
+        )
+    })
+}
+
 /// A dimension of the variable and what we know of its coordinate.
 struct DimInfo {
     name: String,
@@ -194,12 +249,7 @@ fn read_axis(path: &Path, var: &Variable<'_>) -> Result<Vec<f64>> {
 impl NetcdfReader {
     /// Opens `path` (already recognised as `format`) and resolves `request`.
     pub fn open(path: &Path, format: FileFormat, request: &VariableRequest) -> Result<Self> {
-        let file = netcdf::open(path).map_err(|e| {
-            Error::input(
-                path,
-                format!("cannot open as NetCDF: {e}; the file may be truncated or corrupt"),
-            )
-        })?;
+        let file = open_file(path)?;
         let (var_name, roles, decoding, meta) = {
             let var = find_variable(&file, path, &request.name)?;
             Self::resolve(&file, path, format, &var, request)?
