@@ -9,7 +9,9 @@
 
 pub mod aliases;
 pub mod cf;
+mod classic;
 pub mod grib;
+mod grib_log;
 pub mod inventory;
 pub mod netcdf;
 

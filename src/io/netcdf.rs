@@ -214,6 +214,7 @@ pub fn inventory(path: &Path) -> Result<Vec<super::inventory::NetcdfVariable>> {
 
 /// Opens a NetCDF file with a one-line error.
 fn open_file(path: &Path) -> Result<netcdf::File> {
+    super::classic::check_size(path)?;
     netcdf::open(path).map_err(|e| {
         Error::input(
             path,
