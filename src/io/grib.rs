@@ -320,7 +320,7 @@ impl GribReader {
                 path: path.to_path_buf(),
                 requested: request.name.clone(),
                 tried: if tried.is_empty() {
-                    "no aliases".into()
+                    "none known".into()
                 } else {
                     tried.join(", ")
                 },

@@ -73,16 +73,7 @@ pub fn deliver(tracks: &Tracks, writer: &dyn TrackWriter, dest: &Destination) ->
 
 /// Checks early that `path` can be created, so a long run does not fail at the end.
 pub fn check_writable(path: &Path) -> Result<()> {
-    let dir = parent_dir(path);
-    if !dir.is_dir() {
-        return Err(Error::output(
-            path,
-            format!(
-                "directory '{}' does not exist; create it or choose another path with -o",
-                dir.display()
-            ),
-        ));
-    }
+    check_dir(path)?;
     if path.is_dir() {
         return Err(Error::output(
             path,
@@ -91,9 +82,29 @@ pub fn check_writable(path: &Path) -> Result<()> {
     }
     tempfile::Builder::new()
         .prefix(".stormtrack-check-")
-        .tempfile_in(dir)
+        .tempfile_in(parent_dir(path))
         .map(drop)
         .map_err(|e| io_error(path, &e))
+}
+
+/// Fails unless the directory of `path` exists and is a directory.
+fn check_dir(path: &Path) -> Result<()> {
+    let dir = parent_dir(path);
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let message = if dir.exists() {
+        format!(
+            "'{}' is not a directory; give a path inside a directory with -o",
+            dir.display()
+        )
+    } else {
+        format!(
+            "directory '{}' does not exist; create it or choose another path with -o",
+            dir.display()
+        )
+    };
+    Err(Error::output(path, message))
 }
 
 fn parent_dir(path: &Path) -> &Path {
@@ -113,10 +124,39 @@ fn io_error(path: &Path, e: &io::Error) -> Error {
             path,
             format!("cannot write in directory '{}' (permission denied); choose a writable location with -o", dir.display()),
         ),
-        _ if e.kind() == io::ErrorKind::NotFound => {
+        io::ErrorKind::ReadOnlyFilesystem => Error::output(
+            path,
+            format!("directory '{}' is on a read-only file system; choose a writable location with -o", dir.display()),
+        ),
+        io::ErrorKind::NotFound if !dir.is_dir() => {
             Error::output(path, format!("directory '{}' does not exist; create it or choose another path with -o", dir.display()))
         }
-        _ => Error::output(path, format!("cannot write: {e}")),
+        io::ErrorKind::NotFound => Error::output(
+            path,
+            format!("cannot create files in directory '{}' ({}); choose a writable location with -o", dir.display(), os_error(e)),
+        ),
+        _ => Error::output(path, format!("cannot write: {}", os_error(e))),
+    }
+}
+
+/// Mode of a new output file: 0666 less the umask, as for any created file
+/// (a temporary file alone would be 0600).
+fn new_file_permissions() -> std::fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::Permissions::from_mode(0o666)
+}
+
+/// The operating system's words for an error, without the temporary path
+/// that tempfile adds.
+fn os_error(e: &io::Error) -> String {
+    if let Some(code) = e.raw_os_error() {
+        return io::Error::from_raw_os_error(code).to_string();
+    }
+    // tempfile wraps the OS error in a private type that appends ` at path "..."`.
+    let text = e.to_string();
+    match text.split_once(" at path ") {
+        Some((os, _)) => os.to_string(),
+        None => text,
     }
 }
 
@@ -133,19 +173,12 @@ pub fn write_atomic(
     path: &Path,
     body: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> Result<()> {
+    check_dir(path)?;
     let dir = parent_dir(path);
-    if !dir.is_dir() {
-        return Err(Error::output(
-            path,
-            format!(
-                "directory '{}' does not exist; create it or choose another path with -o",
-                dir.display()
-            ),
-        ));
-    }
     let tmp = tempfile::Builder::new()
         .prefix(".stormtrack-")
         .suffix(".part")
+        .permissions(new_file_permissions())
         .tempfile_in(dir)
         .map_err(|e| io_error(path, &e))?;
     if let Ok(mut g) = PENDING_PATH.lock() {
