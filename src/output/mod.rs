@@ -6,6 +6,9 @@ pub mod imilast;
 
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use tempfile::NamedTempFile;
 
 use crate::error::{Error, Result};
 use crate::tracks::Tracks;
@@ -80,11 +83,10 @@ pub fn check_writable(path: &Path) -> Result<()> {
             "is a directory; give a file name with -o",
         ));
     }
-    tempfile::Builder::new()
-        .prefix(".stormtrack-check-")
-        .tempfile_in(parent_dir(path))
-        .map(drop)
-        .map_err(|e| io_error(path, &e))
+    let probe = create_pending(parent_dir(path), ".stormtrack-check-", "")
+        .map_err(|e| io_error(path, &e))?;
+    finish_pending(|| drop(probe));
+    Ok(())
 }
 
 /// Fails unless the directory of `path` exists and is a directory.
@@ -160,12 +162,47 @@ fn os_error(e: &io::Error) -> String {
     }
 }
 
-/// The temporary file being written, if any, for removal on a signal.
-static PENDING_PATH: std::sync::Mutex<Option<PathBuf>> = std::sync::Mutex::new(None);
+/// The temporary file being written, if any, for removal on a signal. The
+/// lock is held while a temporary file is created and registered, and while
+/// it is renamed into place and unregistered, so a signal handler holding it
+/// sees either no file or one that still needs removing.
+static PENDING_PATH: Mutex<Option<PathBuf>> = Mutex::new(None);
+
+fn pending() -> MutexGuard<'static, Option<PathBuf>> {
+    PENDING_PATH.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// Path of the temporary output currently being written (for signal handlers).
 pub fn pending_temporary() -> Option<PathBuf> {
-    PENDING_PATH.lock().ok().and_then(|g| g.clone())
+    pending().clone()
+}
+
+/// Runs `f` with the temporary output being written, if any, while no file
+/// can be created or renamed into place. A signal handler removes the file
+/// and exits the process inside `f`, so the output never appears.
+pub fn with_pending<R>(f: impl FnOnce(Option<&Path>) -> R) -> R {
+    let guard = pending();
+    f(guard.as_deref())
+}
+
+/// Creates a temporary file in `dir` and registers it as pending.
+fn create_pending(dir: &Path, prefix: &str, suffix: &str) -> io::Result<NamedTempFile> {
+    let mut guard = pending();
+    let tmp = tempfile::Builder::new()
+        .prefix(prefix)
+        .suffix(suffix)
+        .permissions(new_file_permissions())
+        .tempfile_in(dir)?;
+    *guard = Some(tmp.path().to_path_buf());
+    Ok(tmp)
+}
+
+/// Runs `f` (which renames or deletes the pending file), then unregisters it.
+fn finish_pending<R>(f: impl FnOnce() -> R) -> R {
+    let mut guard = pending();
+    let result = f();
+    *guard = None;
+    result
 }
 
 /// Writes a file atomically: to a temporary file beside it, then renamed.
@@ -174,16 +211,8 @@ pub fn write_atomic(
     body: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> Result<()> {
     check_dir(path)?;
-    let dir = parent_dir(path);
-    let tmp = tempfile::Builder::new()
-        .prefix(".stormtrack-")
-        .suffix(".part")
-        .permissions(new_file_permissions())
-        .tempfile_in(dir)
+    let tmp = create_pending(parent_dir(path), ".stormtrack-", ".part")
         .map_err(|e| io_error(path, &e))?;
-    if let Ok(mut g) = PENDING_PATH.lock() {
-        *g = Some(tmp.path().to_path_buf());
-    }
     let result = (|| {
         let mut out = BufWriter::with_capacity(1 << 20, tmp.as_file());
         body(&mut out)?;
@@ -191,17 +220,16 @@ pub fn write_atomic(
         drop(out);
         tmp.as_file().sync_all()
     })();
-    let outcome = match result {
+    finish_pending(|| match result {
         Ok(()) => tmp
             .persist(path)
             .map(drop)
             .map_err(|e| io_error(path, &e.error)),
-        Err(e) => Err(io_error(path, &e)),
-    };
-    if let Ok(mut g) = PENDING_PATH.lock() {
-        *g = None;
-    }
-    outcome
+        Err(e) => {
+            drop(tmp);
+            Err(io_error(path, &e))
+        }
+    })
 }
 
 #[cfg(test)]
