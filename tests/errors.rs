@@ -189,6 +189,41 @@ fn truncated_classic_netcdf() {
 }
 
 #[test]
+fn corrupt_netcdf4_data_keeps_hdf5_quiet() {
+    let (dir, out) = workdir();
+    let full = dir.path().join("full.nc");
+    let mut field = Field::moving_low(axis(0.0, 6.0, 40));
+    field.compress = true;
+    // Noise does not deflate to almost nothing, so the chunks fill the file.
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    for v in &mut field.values {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        *v = 100_000.0 + (state >> 44) as f32;
+    }
+    field.write(&full);
+    let mut bytes = std::fs::read(&full).unwrap();
+    std::fs::remove_file(&full).unwrap();
+    // HDF5 would print a multi-line HDF5-DIAG trace for the failed read.
+    let mid = bytes.len() / 2;
+    bytes[mid..mid + 256].fill(0x5a);
+    let f = write(dir.path(), "bad.nc", &bytes);
+    let o = track(&f, "msl", &out, &[]);
+    assert_failed(
+        &o,
+        3,
+        &[
+            "bad.nc: cannot read 'msl' steps",
+            "HDF error",
+            "truncated or corrupt",
+        ],
+        dir.path(),
+        &["bad.nc"],
+    );
+}
+
+#[test]
 fn truncated_grib() {
     let (dir, out) = workdir();
     let bytes = std::fs::read(GRIB).unwrap();
@@ -437,6 +472,7 @@ fn curvilinear_netcdf_grid() {
     let (dir, out) = workdir();
     let f = dir.path().join("curvilinear.nc");
     {
+        let _guard = common::file_lock();
         let mut nc = netcdf::create(&f).unwrap();
         nc.add_dimension("time", 2).unwrap();
         nc.add_dimension("y", 10).unwrap();

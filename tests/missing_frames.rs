@@ -15,13 +15,13 @@ fn all_nan_step_splits_tracks_and_warns() {
     field.values[2 * frame..3 * frame].fill(f32::NAN);
     field.write(&input);
 
-    let o = common::stormtrack()
-        .arg("track")
-        .arg(&input)
-        .args(["--var", "msl", "-o"])
-        .arg(&out)
-        .output()
-        .unwrap();
+    let o = common::run(
+        common::stormtrack()
+            .arg("track")
+            .arg(&input)
+            .args(["--var", "msl", "-o"])
+            .arg(&out),
+    );
     let err = common::stderr(&o);
     assert_eq!(o.status.code(), Some(0), "{err}");
     let warnings: Vec<&str> = err.lines().filter(|l| l.contains("warning")).collect();

@@ -8,7 +8,7 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use common::{axis, listing, stormtrack, Field};
@@ -34,6 +34,7 @@ fn noise(dir: &Path, steps: usize) -> std::path::PathBuf {
         lon,
         values,
         classic: true,
+        compress: false,
     };
     let path = dir.join("noise.nc");
     field.write(&path);
@@ -41,15 +42,13 @@ fn noise(dir: &Path, steps: usize) -> std::path::PathBuf {
 }
 
 fn start(input: &Path, out: &Path) -> Child {
-    stormtrack()
-        .arg("track")
-        .arg(input)
-        .args(["--var", "msl", "--radius", "1km", "-o"])
-        .arg(out)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+    common::spawn(
+        stormtrack()
+            .arg("track")
+            .arg(input)
+            .args(["--var", "msl", "--radius", "1km", "-o"])
+            .arg(out),
+    )
 }
 
 fn kill(child: &Child, signal: &str) {

@@ -12,6 +12,7 @@ pub mod cf;
 mod classic;
 pub mod grib;
 mod grib_log;
+mod hdf5_quiet;
 pub mod inventory;
 pub mod netcdf;
 

@@ -215,10 +215,11 @@ pub fn inventory(path: &Path) -> Result<Vec<super::inventory::NetcdfVariable>> {
 /// Opens a NetCDF file with a one-line error.
 fn open_file(path: &Path) -> Result<netcdf::File> {
     super::classic::check_size(path)?;
+    super::hdf5_quiet::silence_this_thread();
     netcdf::open(path).map_err(|e| {
         Error::input(
             path,
-            format!("cannot open as NetCDF: {e}; the file may be truncated or corrupt"),
+            format!("cannot open as NetCDF: {e}; the file may be truncated or corrupt, or locked by a program still writing it"),
         )
     })
 }
@@ -661,6 +662,7 @@ impl FieldReader for NetcdfReader {
     }
 
     fn read(&mut self, start: usize, count: usize) -> Result<Vec<Frame>> {
+        super::hdf5_quiet::silence_this_thread();
         let ext = self.extents(start, count);
         if self.decoding.is_identity() && self.decoding.stored == Stored::Float32 {
             let raw = self.read_raw::<f32>(&ext, start, count)?;

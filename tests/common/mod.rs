@@ -4,7 +4,35 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+/// Serialises writing NetCDF files with starting child processes. HDF5 opens
+/// files without close-on-exec and locks them: a child started while a test
+/// thread has a file open inherits the descriptor and its lock, and a later
+/// run reading that file fails to open it.
+static FILES_AND_CHILDREN: Mutex<()> = Mutex::new(());
+
+/// Holds off child processes while a NetCDF file is being written.
+pub fn file_lock() -> MutexGuard<'static, ()> {
+    FILES_AND_CHILDREN
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Starts `cmd` with piped stdout and stderr, never while a file is open.
+pub fn spawn(cmd: &mut Command) -> Child {
+    let _guard = file_lock();
+    cmd.stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Runs `cmd` to completion (see [`spawn`]).
+pub fn run(cmd: &mut Command) -> Output {
+    spawn(cmd).wait_with_output().unwrap()
+}
 
 /// A (time, [level,] lat, lon) field to write as NetCDF.
 pub struct Field {
@@ -18,6 +46,8 @@ pub struct Field {
     pub values: Vec<f32>,
     /// Classic (CDF-1) instead of NetCDF-4.
     pub classic: bool,
+    /// NetCDF-4 only: deflate the data, one chunk per time step.
+    pub compress: bool,
 }
 
 /// `n` evenly spaced values from `start` by `step`.
@@ -48,6 +78,7 @@ impl Field {
             lon,
             values,
             classic: false,
+            compress: false,
         }
     }
 
@@ -58,6 +89,7 @@ impl Field {
     /// Writes the field; all definitions come before any data, as classic
     /// files require.
     pub fn write(&self, path: &Path) {
+        let _guard = file_lock();
         let options = if self.classic {
             netcdf::Options::empty()
         } else {
@@ -92,6 +124,12 @@ impl Field {
         lo.put_attribute("units", "degrees_east").unwrap();
         let mut v = f.add_variable::<f32>("msl", &dims).unwrap();
         v.put_attribute("units", "Pa").unwrap();
+        if self.compress {
+            let mut chunk = vec![1; dims.len() - 2];
+            chunk.extend([self.lat.len(), self.lon.len()]);
+            v.set_chunking(&chunk).unwrap();
+            v.set_compression(6, true).unwrap();
+        }
         if self.classic {
             f.enddef().unwrap();
         }
@@ -129,20 +167,18 @@ impl Field {
 }
 
 /// The `stormtrack` binary.
-pub fn stormtrack() -> std::process::Command {
-    std::process::Command::new(env!("CARGO_BIN_EXE_stormtrack"))
+pub fn stormtrack() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_stormtrack"))
 }
 
 /// Runs `stormtrack track INPUT --var VAR -o DIR/out.txt ARGS...`.
 pub fn track(input: &Path, var: &str, out: &Path, args: &[&str]) -> Output {
-    stormtrack()
+    run(stormtrack()
         .arg("track")
         .arg(input)
         .args(["--var", var, "-q", "-o"])
         .arg(out)
-        .args(args)
-        .output()
-        .unwrap()
+        .args(args))
 }
 
 /// File names in `dir`, sorted (hidden ones included).
