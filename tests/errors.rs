@@ -451,20 +451,21 @@ fn regridded_grib(path: &Path, grid_type: &str) {
 #[test]
 fn unsupported_grib_grid() {
     let (dir, out) = workdir();
-    let f = dir.path().join("rotated.grib");
-    regridded_grib(&f, "rotated_ll");
-    let o = track(&f, "msl", &out, &[]);
-    assert_failed(
-        &o,
-        3,
-        &[
-            "rotated.grib: 'msl' is on a grid of type 'rotated_ll'",
-            "regular_ll and regular_gg",
-            "regrid first",
-        ],
-        dir.path(),
-        &["rotated.grib"],
-    );
+    for grid in ["rotated_ll", "reduced_gg"] {
+        let name = format!("{grid}.grib");
+        let f = dir.path().join(&name);
+        regridded_grib(&f, grid);
+        let o = track(&f, "msl", &out, &[]);
+        let what = format!("{name}: 'msl' is on a grid of type '{grid}'");
+        assert_failed(
+            &o,
+            3,
+            &[&what, "regular_ll and regular_gg", "regrid first"],
+            dir.path(),
+            &[&name],
+        );
+        std::fs::remove_file(&f).unwrap();
+    }
 }
 
 #[test]
@@ -505,6 +506,47 @@ fn curvilinear_netcdf_grid() {
         ],
         dir.path(),
         &["curvilinear.nc"],
+    );
+}
+
+#[test]
+fn rotated_pole_netcdf_grid() {
+    let (dir, out) = workdir();
+    let f = dir.path().join("rotated.nc");
+    {
+        let _guard = common::file_lock();
+        let mut nc = netcdf::create(&f).unwrap();
+        nc.add_dimension("time", 2).unwrap();
+        nc.add_dimension("rlat", 10).unwrap();
+        nc.add_dimension("rlon", 12).unwrap();
+        let mut t = nc.add_variable::<f64>("time", &["time"]).unwrap();
+        t.put_attribute("units", "hours since 2000-01-01").unwrap();
+        t.put_values(&[0.0, 6.0], ..).unwrap();
+        for (name, std, n) in [
+            ("rlat", "grid_latitude", 10),
+            ("rlon", "grid_longitude", 12),
+        ] {
+            let mut v = nc.add_variable::<f64>(name, &[name]).unwrap();
+            v.put_attribute("units", "degrees").unwrap();
+            v.put_attribute("standard_name", std).unwrap();
+            v.put_values(&axis(-10.0, 0.5, n), ..).unwrap();
+        }
+        let mut v = nc
+            .add_variable::<f32>("msl", &["time", "rlat", "rlon"])
+            .unwrap();
+        v.put_values(&vec![101_000.0f32; 240], ..).unwrap();
+    }
+    let o = track(&f, "msl", &out, &[]);
+    assert_failed(
+        &o,
+        3,
+        &[
+            "rotated.nc: variable 'msl' is on a rotated or projected grid",
+            "grid_latitude",
+            "regrid first",
+        ],
+        dir.path(),
+        &["rotated.nc"],
     );
 }
 

@@ -568,3 +568,51 @@ impl FieldReader for GribReader {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A GRIB 2 skeleton: indicator, sections of the given (number, length), 7777.
+    fn grib2(sections: &[(u8, u32)]) -> Vec<u8> {
+        let mut body = Vec::new();
+        for &(number, len) in sections {
+            body.extend(len.to_be_bytes());
+            body.push(number);
+            body.extend(vec![0u8; len.saturating_sub(5) as usize]);
+        }
+        let total = (16 + body.len() + 4) as u64;
+        let mut b = b"GRIB\0\0\0\x02".to_vec();
+        b.extend(total.to_be_bytes());
+        b.extend(body);
+        b.extend(b"7777");
+        b
+    }
+
+    #[test]
+    fn grib2_structure() {
+        let good = grib2(&[(1, 21), (3, 72), (4, 34), (5, 21), (6, 6), (7, 100)]);
+        assert_eq!(check_structure(&good), Ok(()));
+        let mut bad = good.clone();
+        // Section 4 claims 3 more bytes than it has: the walk misses 7777.
+        bad[16 + 21 + 72 + 3] = 37;
+        assert!(check_structure(&bad).is_err());
+        let mut huge = good.clone();
+        huge[16 + 21..16 + 21 + 4].copy_from_slice(&u32::MAX.to_be_bytes());
+        let err = check_structure(&huge).unwrap_err();
+        assert!(err.contains("invalid length"), "{err}");
+        assert!(check_structure(b"GRIB\0\0\0\x03xxxxxxxx7777").is_err());
+        assert!(check_structure(b"GRIX").is_err());
+    }
+
+    #[test]
+    fn grib1_structure_of_the_sample() {
+        let bytes = std::fs::read("data/era5_msl_2025-2026_djf_2.5x2.5.grib").unwrap();
+        let len = u24(&bytes, 4).unwrap();
+        let msg = &bytes[..len];
+        assert_eq!(check_structure(msg), Ok(()));
+        let mut cut = msg.to_vec();
+        cut.truncate(len - 10);
+        assert!(check_structure(&cut).is_err());
+    }
+}
