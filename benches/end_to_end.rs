@@ -6,7 +6,9 @@ use stormtrack::backend;
 use stormtrack::config::{BackendKind, TimeSelection, TrackConfig};
 use stormtrack::detect::Mode;
 use stormtrack::io::VariableRequest;
-use stormtrack::output::{imilast::ImilastWriter, Destination, OutputFormat, TrackWriter};
+use stormtrack::output::{
+    imilast::ImilastWriter, Destination, OutputFormat, TrackWriter, WriteOptions,
+};
 use stormtrack::tracker::{Algorithm, SimpleTracker};
 use stormtrack::units::Distance;
 
@@ -27,6 +29,7 @@ fn config(input: &str, backend: BackendKind, threads: usize) -> TrackConfig {
         selection: TimeSelection::All,
         output: Destination::Stdout,
         format: OutputFormat::Imilast,
+        write_options: WriteOptions::default(),
         backend,
         threads,
         quiet: true,

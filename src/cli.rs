@@ -31,6 +31,8 @@ pub enum Command {
     Track(commands::track::TrackArgs),
     /// Convert a track file between formats (IMILAST, CSV, NetCDF, JSON in; any format out).
     Convert(commands::convert::ConvertArgs),
+    /// Show what the loader sees in NetCDF or GRIB files: variables, grid, time axis, level.
+    Info(commands::info::InfoArgs),
 }
 
 /// Runs the command line; returns the process exit code.
@@ -50,6 +52,7 @@ pub fn main() -> i32 {
     let result = match cli.command {
         Command::Track(args) => commands::track::run(args),
         Command::Convert(args) => commands::convert::run(args),
+        Command::Info(args) => commands::info::run(args),
     };
     match result {
         Ok(code) => code,

@@ -44,7 +44,7 @@ pub enum Error {
     #[error("{}: neither NetCDF nor GRIB (the file starts with {magic}); stormtrack reads NetCDF-3, NetCDF-4 and GRIB 1/2", .path.display())]
     UnknownFormat { path: PathBuf, magic: String },
 
-    #[error("{}: no variable '{requested}' (also tried {tried}); the file has: {available}. Pass one of them with --var", .path.display())]
+    #[error("{}: no variable '{requested}' (aliases tried: {tried}); the file has: {available}; pass one of them with --var", .path.display())]
     NoVariable {
         path: PathBuf,
         requested: String,

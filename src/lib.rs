@@ -13,6 +13,7 @@ pub mod detect;
 pub mod error;
 pub mod field;
 pub mod grid;
+pub mod interrupt;
 pub mod io;
 pub mod link;
 pub mod output;

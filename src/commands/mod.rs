@@ -1,4 +1,5 @@
 //! One module per subcommand: its clap arguments and how it runs.
 
 pub mod convert;
+pub mod info;
 pub mod track;

@@ -10,6 +10,7 @@ use crate::backend::{self, RunStats};
 use crate::config::{BackendKind, TimeSelection, TrackConfig};
 use crate::detect::Mode;
 use crate::error::{exit, Error};
+use crate::interrupt;
 use crate::io::{self, FieldMeta, VariableRequest};
 use crate::output::{self, Destination, OutputFormat, WriteOptions, METHOD_CODE_HELP};
 use crate::tracker::{Algorithm, SimpleTracker, Tracker};
@@ -183,6 +184,7 @@ fn default_output(input: &Path, format: OutputFormat) -> PathBuf {
 /// Runs `stormtrack track`.
 pub fn run(args: TrackArgs) -> anyhow::Result<i32> {
     let started = Instant::now();
+    interrupt::install().context("cannot install the SIGINT/SIGTERM handler")?;
     let cfg = args.into_config()?;
     if cfg.backend == BackendKind::Mpi {
         return Err(Error::Usage(
@@ -225,6 +227,7 @@ pub fn run(args: TrackArgs) -> anyhow::Result<i32> {
         write_report(path, &cfg, &meta, &stats)
             .with_context(|| format!("writing report {}", path.display()))?;
     }
+    interrupt::set_output_complete();
     Ok(exit::OK)
 }
 

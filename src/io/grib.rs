@@ -14,7 +14,9 @@ use std::path::Path;
 use eccodes::{CodesHandle, FallibleStreamingIterator, KeyRead, KeyedMessage, ProductKind};
 use ndarray::Array2;
 
-use super::{aliases, fmt_value, list, FieldMeta, FieldReader, FileFormat, VariableRequest};
+use super::{
+    aliases, fmt_value, grib_log, list, FieldMeta, FieldReader, FileFormat, VariableRequest,
+};
 use crate::error::{Error, Result};
 use crate::field::{Frame, ValueType};
 use crate::grid::Grid;
@@ -98,13 +100,25 @@ fn scan_message(
 }
 
 fn corrupt(path: &Path, index: usize, e: impl std::fmt::Display) -> Error {
+    let detail = match grib_log::last() {
+        Some(logged) if !e.to_string().contains(&logged) => format!("{e}; ecCodes: {logged}"),
+        _ => e.to_string(),
+    };
     Error::input(
         path,
         format!(
-            "GRIB message {} is corrupt or truncated ({e}); re-download or re-copy the file",
+            "GRIB message {} is corrupt or truncated ({detail}); re-download or re-copy the file",
             index + 1
         ),
     )
+}
+
+/// An ecCodes error in plain words (its code's description, not the crate's wrapper).
+fn codes_error(e: &eccodes::CodesError) -> String {
+    match e {
+        eccodes::CodesError::Internal(code) => code.to_string(),
+        other => other.to_string(),
+    }
 }
 
 /// Scans every message header of the file.
@@ -115,17 +129,19 @@ fn scan(path: &Path) -> Result<Vec<Message>> {
             source: e,
         })?
         .len();
+    grib_log::install();
+    grib_log::clear();
     let mut handle = CodesHandle::new_from_file(path, ProductKind::GRIB)
-        .map_err(|e| Error::input(path, format!("cannot open as GRIB: {e}")))?;
-    let mut out = Vec::new();
+        .map_err(|e| Error::input(path, format!("cannot open as GRIB: {}", codes_error(&e))))?;
+    let mut out: Vec<Message> = Vec::new();
     loop {
         let index = out.len();
         let msg = match handle.next() {
             Ok(Some(m)) => m,
             Ok(None) => break,
-            Err(e) => return Err(corrupt(path, index, e)),
+            Err(e) => return Err(scan_failure(path, &out, size, &e)),
         };
-        let m = scan_message(msg, index).map_err(|e| corrupt(path, index, e))?;
+        let m = scan_message(msg, index).map_err(|e| corrupt(path, index, codes_error(&e)))?;
         if m.offset + m.length as u64 > size {
             return Err(corrupt(
                 path,
@@ -145,6 +161,132 @@ fn scan(path: &Path) -> Result<Vec<Message>> {
         ));
     }
     Ok(out)
+}
+
+/// Why the message after `done` could not be read: a file that ends inside
+/// a message is called truncated, anything else corrupt.
+fn scan_failure(path: &Path, done: &[Message], size: u64, e: &eccodes::CodesError) -> Error {
+    let index = done.len();
+    let start = done.last().map_or(0, |m| m.offset + m.length as u64);
+    use eccodes::errors::CodesInternal;
+    let end_of_resource = matches!(
+        e,
+        eccodes::CodesError::Internal(
+            CodesInternal::CodesEndOfFile | CodesInternal::CodesPrematureEndOfFile
+        )
+    );
+    if end_of_resource {
+        return Error::input(
+            path,
+            format!(
+                "the file ends inside GRIB message {} (it starts at byte {start} of {size}); the file is truncated: re-download or re-copy it",
+                index + 1
+            ),
+        );
+    }
+    corrupt(path, index, codes_error(e))
+}
+
+fn u24(b: &[u8], at: usize) -> Option<usize> {
+    let s = b.get(at..at + 3)?;
+    Some((usize::from(s[0]) << 16) | (usize::from(s[1]) << 8) | usize::from(s[2]))
+}
+
+fn u32_at(b: &[u8], at: usize) -> Option<usize> {
+    let s = b.get(at..at + 4)?;
+    Some(u32::from_be_bytes([s[0], s[1], s[2], s[3]]) as usize)
+}
+
+/// Walks the sections of one message and checks that they end exactly at
+/// its `7777`, so that corrupt section lengths never reach the decoder
+/// (ecCodes would size arrays from them).
+fn check_structure(b: &[u8]) -> std::result::Result<(), String> {
+    if b.len() < 16 || &b[..4] != b"GRIB" {
+        return Err("it does not start with 'GRIB'".into());
+    }
+    let end = match b[7] {
+        1 => walk_grib1(b)?,
+        2 => walk_grib2(b)?,
+        e => return Err(format!("unknown GRIB edition {e}")),
+    };
+    match end {
+        Some(pos) if b.get(pos..pos + 4) == Some(b"7777") && pos + 4 == b.len() => Ok(()),
+        Some(pos) => Err(format!(
+            "its sections end at byte {pos} of {} where '7777' should be",
+            b.len()
+        )),
+        None => Ok(()),
+    }
+}
+
+/// End of the last section of a GRIB 1 message (None for the large-message
+/// encoding whose lengths are scaled, which ecCodes checks itself).
+fn walk_grib1(b: &[u8]) -> std::result::Result<Option<usize>, String> {
+    let total = u24(b, 4).ok_or("short header")?;
+    if total & 0x80_0000 != 0 {
+        return Ok(None);
+    }
+    let bad = |what: &str| format!("its {what} length runs past the end of the message");
+    let s1 = u24(b, 8).ok_or_else(|| bad("section 1"))?;
+    let flags = *b.get(8 + 7).ok_or_else(|| bad("section 1"))?;
+    let mut pos = 8 + s1;
+    for (present, name) in [
+        (flags & 0x80 != 0, "section 2"),
+        (flags & 0x40 != 0, "section 3"),
+        (true, "section 4"),
+    ] {
+        if present {
+            let len = u24(b, pos).filter(|l| *l >= 3).ok_or_else(|| bad(name))?;
+            pos += len;
+            if pos > b.len() {
+                return Err(bad(name));
+            }
+        }
+    }
+    Ok(Some(pos))
+}
+
+/// End of the last section of a GRIB 2 message.
+fn walk_grib2(b: &[u8]) -> std::result::Result<Option<usize>, String> {
+    let mut pos = 16;
+    while b.get(pos..pos + 4) != Some(b"7777") {
+        let len = u32_at(b, pos).ok_or("a section runs past the end of the message")?;
+        let number = b.get(pos + 4).copied().unwrap_or(0);
+        if len < 5 || !(1..=7).contains(&number) || pos + len > b.len() {
+            return Err(format!(
+                "section at byte {pos} has an invalid length {len} or number {number}"
+            ));
+        }
+        pos += len;
+    }
+    Ok(Some(pos))
+}
+
+/// Message count and the distinct parameters (shortName, paramId, level) of
+/// the file, in order of first appearance (for `stormtrack info`).
+pub fn inventory(path: &Path) -> Result<(usize, Vec<super::inventory::GribParameter>)> {
+    let all = scan(path)?;
+    let mut params: Vec<super::inventory::GribParameter> = Vec::new();
+    for m in &all {
+        let same = |p: &&mut super::inventory::GribParameter| {
+            p.param_id == m.param_id
+                && p.short_name == m.short_name
+                && p.type_of_level == m.type_of_level
+                && p.level == m.level
+        };
+        match params.iter_mut().find(same) {
+            Some(p) => p.messages += 1,
+            None => params.push(super::inventory::GribParameter {
+                short_name: m.short_name.clone(),
+                param_id: m.param_id,
+                type_of_level: m.type_of_level.clone(),
+                level: m.level,
+                grid_type: m.grid_type.clone(),
+                messages: 1,
+            }),
+        }
+    }
+    Ok((all.len(), params))
 }
 
 fn describe(m: &Message) -> String {
@@ -178,7 +320,7 @@ impl GribReader {
                 path: path.to_path_buf(),
                 requested: request.name.clone(),
                 tried: if tried.is_empty() {
-                    "no aliases".into()
+                    "none known".into()
                 } else {
                     tried.join(", ")
                 },
@@ -299,8 +441,9 @@ impl GribReader {
 
     fn decode(&self, m: &Message) -> Result<Array2<f32>> {
         let bytes = read_bytes(&self.file, &self.meta.path, m)?;
-        let values = decode_values(bytes).map_err(|e| corrupt(&self.meta.path, m.index, e))?;
         let (rows, cols) = (self.meta.grid.rows(), self.meta.grid.cols());
+        let values =
+            decode_values(bytes, rows * cols).map_err(|e| corrupt(&self.meta.path, m.index, e))?;
         if values.len() != rows * cols {
             return Err(corrupt(
                 &self.meta.path,
@@ -331,19 +474,31 @@ fn read_bytes(file: &File, path: &Path, m: &Message) -> Result<Vec<u8>> {
 fn open_message(
     bytes: Vec<u8>,
 ) -> std::result::Result<CodesHandle<eccodes::codes_handle::CodesFile<Vec<u8>>>, String> {
-    CodesHandle::new_from_memory(bytes, ProductKind::GRIB).map_err(|e| e.to_string())
+    check_structure(&bytes)?;
+    grib_log::install();
+    grib_log::clear();
+    CodesHandle::new_from_memory(bytes, ProductKind::GRIB).map_err(|e| codes_error(&e))
 }
 
 /// Decoded values of one message, NaN at bitmap-missing points.
-fn decode_values(bytes: Vec<u8>) -> std::result::Result<Vec<f64>, String> {
+fn decode_values(bytes: Vec<u8>, expected: usize) -> std::result::Result<Vec<f64>, String> {
     let mut handle = open_message(bytes)?;
     let msg = handle
         .next()
-        .map_err(|e| e.to_string())?
+        .map_err(|e| codes_error(&e))?
         .ok_or("no message")?;
+    // ecCodes sizes the value array from these; a corrupt header must not
+    // turn into a huge allocation.
+    let points = key_i64(msg, "numberOfDataPoints").map_err(|e| codes_error(&e))?;
+    let coded = key_i64(msg, "numberOfCodedValues").map_err(|e| codes_error(&e))?;
+    if points < 0 || coded < 0 || coded > points || points > expected as i64 {
+        return Err(format!(
+            "it declares {coded} coded values for {points} points on a grid of {expected}"
+        ));
+    }
     let mut values: Vec<f64> = msg
         .read_key_unchecked("values")
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| codes_error(&e))?;
     if key_i64(msg, "bitmapPresent").unwrap_or(0) == 1 {
         let missing = key_f64(msg, "missingValue").unwrap_or(9999.0);
         values
@@ -365,14 +520,14 @@ fn grid_of(
     let mut handle = open_message(bytes).map_err(fail)?;
     let msg = handle
         .next()
-        .map_err(|e| fail(e.to_string()))?
+        .map_err(|e| fail(codes_error(&e)))?
         .ok_or_else(|| fail("no message".into()))?;
     let lats: Vec<f64> = msg
         .read_key_unchecked("latitudes")
-        .map_err(|e| fail(e.to_string()))?;
+        .map_err(|e| fail(codes_error(&e)))?;
     let lons: Vec<f64> = msg
         .read_key_unchecked("longitudes")
-        .map_err(|e| fail(e.to_string()))?;
+        .map_err(|e| fail(codes_error(&e)))?;
     let j_consecutive = key_i64(msg, "jPointsAreConsecutive").unwrap_or(0) == 1;
     let (ni, nj) = (m.ni, m.nj);
     if ni * nj != lats.len() || lats.len() != lons.len() || ni < 3 || nj < 3 {
@@ -411,5 +566,53 @@ impl FieldReader for GribReader {
             .iter()
             .map(|m| self.decode(m).map(Frame::F32))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A GRIB 2 skeleton: indicator, sections of the given (number, length), 7777.
+    fn grib2(sections: &[(u8, u32)]) -> Vec<u8> {
+        let mut body = Vec::new();
+        for &(number, len) in sections {
+            body.extend(len.to_be_bytes());
+            body.push(number);
+            body.extend(vec![0u8; len.saturating_sub(5) as usize]);
+        }
+        let total = (16 + body.len() + 4) as u64;
+        let mut b = b"GRIB\0\0\0\x02".to_vec();
+        b.extend(total.to_be_bytes());
+        b.extend(body);
+        b.extend(b"7777");
+        b
+    }
+
+    #[test]
+    fn grib2_structure() {
+        let good = grib2(&[(1, 21), (3, 72), (4, 34), (5, 21), (6, 6), (7, 100)]);
+        assert_eq!(check_structure(&good), Ok(()));
+        let mut bad = good.clone();
+        // Section 4 claims 3 more bytes than it has: the walk misses 7777.
+        bad[16 + 21 + 72 + 3] = 37;
+        assert!(check_structure(&bad).is_err());
+        let mut huge = good.clone();
+        huge[16 + 21..16 + 21 + 4].copy_from_slice(&u32::MAX.to_be_bytes());
+        let err = check_structure(&huge).unwrap_err();
+        assert!(err.contains("invalid length"), "{err}");
+        assert!(check_structure(b"GRIB\0\0\0\x03xxxxxxxx7777").is_err());
+        assert!(check_structure(b"GRIX").is_err());
+    }
+
+    #[test]
+    fn grib1_structure_of_the_sample() {
+        let bytes = std::fs::read("data/era5_msl_2025-2026_djf_2.5x2.5.grib").unwrap();
+        let len = u24(&bytes, 4).unwrap();
+        let msg = &bytes[..len];
+        assert_eq!(check_structure(msg), Ok(()));
+        let mut cut = msg.to_vec();
+        cut.truncate(len - 10);
+        assert!(check_structure(&cut).is_err());
     }
 }

@@ -9,9 +9,12 @@
 
 pub mod aliases;
 pub mod cf;
+mod classic;
 pub mod grib;
+mod grib_log;
 pub mod hdf5_quiet;
 pub mod inputs;
+pub mod inventory;
 pub mod netcdf;
 pub mod series;
 
@@ -30,10 +33,15 @@ use crate::time::{Calendar, Instant};
 /// The container format of an input file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum FileFormat {
+    #[serde(rename = "netcdf-classic")]
     NetcdfClassic,
+    #[serde(rename = "netcdf-64bit-offset")]
     Netcdf64BitOffset,
+    #[serde(rename = "netcdf-cdf5")]
     NetcdfCdf5,
+    #[serde(rename = "netcdf4")]
     Netcdf4,
+    #[serde(rename = "grib")]
     Grib,
 }
 

@@ -159,11 +159,68 @@ fn find_variable<'f>(file: &'f netcdf::File, path: &Path, requested: &str) -> Re
         path: path.to_path_buf(),
         requested: requested.to_string(),
         tried: if tried.is_empty() {
-            "no aliases".to_string()
+            "none known".to_string()
         } else {
             tried.join(", ")
         },
         available: list(&data_variables(file)),
+    })
+}
+
+/// numpy-style name of a stored type (`float32`, `int16`, `char`, ...).
+fn dtype_name(var: &Variable<'_>) -> String {
+    use netcdf::types::{FloatType, IntType, NcVariableType};
+    match var.vartype() {
+        NcVariableType::Float(FloatType::F32) => "float32",
+        NcVariableType::Float(FloatType::F64) => "float64",
+        NcVariableType::Int(IntType::I8) => "int8",
+        NcVariableType::Int(IntType::U8) => "uint8",
+        NcVariableType::Int(IntType::I16) => "int16",
+        NcVariableType::Int(IntType::U16) => "uint16",
+        NcVariableType::Int(IntType::I32) => "int32",
+        NcVariableType::Int(IntType::U32) => "uint32",
+        NcVariableType::Int(IntType::I64) => "int64",
+        NcVariableType::Int(IntType::U64) => "uint64",
+        NcVariableType::Char => "char",
+        NcVariableType::String => "string",
+        NcVariableType::Compound(_) => "compound",
+        NcVariableType::Opaque(_) => "opaque",
+        NcVariableType::Enum(_) => "enum",
+        NcVariableType::Vlen(_) => "vlen",
+    }
+    .to_string()
+}
+
+/// Every variable of the file, in file order (for `stormtrack info`).
+pub fn inventory(path: &Path) -> Result<Vec<super::inventory::NetcdfVariable>> {
+    let file = open_file(path)?;
+    let vars = file
+        .variables()
+        .map(|v| {
+            let dims: Vec<(String, usize)> =
+                v.dimensions().iter().map(|d| (d.name(), d.len())).collect();
+            super::inventory::NetcdfVariable {
+                coordinate: dims.len() == 1 && dims[0].0 == v.name(),
+                name: v.name(),
+                dims,
+                dtype: dtype_name(&v),
+                units: attr_str(&v, "units"),
+                long_name: attr_str(&v, "long_name"),
+            }
+        })
+        .collect();
+    Ok(vars)
+}
+
+/// Opens a NetCDF file with a one-line error.
+fn open_file(path: &Path) -> Result<netcdf::File> {
+    super::classic::check_size(path)?;
+    super::hdf5_quiet::quiet_hdf5_errors();
+    netcdf::open(path).map_err(|e| {
+        Error::input(
+            path,
+            format!("cannot open as NetCDF: {e}; the file may be truncated or corrupt, or locked by a program still writing it"),
+        )
     })
 }
 
@@ -191,16 +248,71 @@ fn read_axis(path: &Path, var: &Variable<'_>) -> Result<Vec<f64>> {
     })
 }
 
+/// Standard names of 1-D axes that are not true latitude or longitude.
+const PROJECTED_AXES: &[&str] = &[
+    "grid_latitude",
+    "grid_longitude",
+    "projection_x_coordinate",
+    "projection_y_coordinate",
+];
+
+/// Why `var` is on a rotated or projected grid (1-D axes that are not
+/// latitude and longitude), if it is.
+fn projected_grid(file: &netcdf::File, var: &Variable<'_>, dims: &[DimInfo]) -> Option<String> {
+    let name = var.name();
+    let mapping = attr_str(var, "grid_mapping").and_then(|gm| {
+        let kind = file
+            .variable(gm.trim())
+            .and_then(|m| attr_str(&m, "grid_mapping_name"))?;
+        (kind.trim() != "latitude_longitude")
+            .then(|| format!("'{}' (grid_mapping '{gm}')", kind.trim()))
+    });
+    let axis = dims.iter().find_map(|d| {
+        let sn = coordinate(file, &d.name).and_then(|c| attr_str(&c, "standard_name"))?;
+        PROJECTED_AXES
+            .contains(&sn.trim())
+            .then(|| format!("'{}' (axis '{}' is a {})", sn.trim(), d.name, sn.trim()))
+    });
+    let what = mapping.or(axis)?;
+    Some(format!("variable '{name}' is on a rotated or projected grid {what}; stormtrack reads regular latitude-longitude grids only: regrid first (e.g. cdo remapbil,r1440x721)"))
+}
+
+/// Why `var` is on a curvilinear grid (2-D latitude and longitude over its
+/// dimensions), if it is.
+fn curvilinear_grid(file: &netcdf::File, var: &Variable<'_>, dims: &[DimInfo]) -> Option<String> {
+    let over_var = |v: &Variable<'_>| {
+        v.dimensions().len() == 2
+            && v.dimensions()
+                .iter()
+                .all(|d| dims.iter().any(|x| x.name == d.name()))
+    };
+    let find = |axis: Axis| {
+        file.variables()
+            .filter(|v| over_var(v))
+            .find(|v| {
+                aliases::classify(
+                    &v.name(),
+                    attr_str(v, "units").as_deref(),
+                    attr_str(v, "standard_name").as_deref(),
+                    None,
+                ) == axis
+            })
+            .map(|v| {
+                let d: Vec<String> = v.dimensions().iter().map(|d| d.name()).collect();
+                format!("{}({})", v.name(), d.join(","))
+            })
+    };
+    let (lat, lon) = (find(Axis::Lat)?, find(Axis::Lon)?);
+    Some(format!(
+        "variable '{}' is on a curvilinear grid (2-D coordinates {lat} and {lon}); stormtrack needs 1-D latitude and longitude coordinates: regrid first (e.g. cdo remapbil,r1440x721)",
+        var.name()
+    ))
+}
+
 impl NetcdfReader {
     /// Opens `path` (already recognised as `format`) and resolves `request`.
     pub fn open(path: &Path, format: FileFormat, request: &VariableRequest) -> Result<Self> {
-        super::hdf5_quiet::quiet_hdf5_errors();
-        let file = netcdf::open(path).map_err(|e| {
-            Error::input(
-                path,
-                format!("cannot open as NetCDF: {e}; the file may be truncated or corrupt"),
-            )
-        })?;
+        let file = open_file(path)?;
         let (var_name, roles, decoding, meta) = {
             let var = find_variable(&file, path, &request.name)?;
             Self::resolve(&file, path, format, &var, request)?
@@ -257,11 +369,18 @@ impl NetcdfReader {
                 _ => Err(Error::input(path, format!("variable '{var_name}' has several {what} dimensions ({}); stormtrack needs exactly one", dim_list()))),
             }
         };
+        if let Some(problem) = projected_grid(file, var, &dims) {
+            return Err(Error::input(path, problem));
+        }
+        // A grid problem explains a missing 1-D coordinate better than the coordinate itself.
+        let grid_or = |fallback: String| {
+            Error::input(path, curvilinear_grid(file, var, &dims).unwrap_or(fallback))
+        };
         let lat_i = find(Axis::Lat, "latitude")?.ok_or_else(|| {
-            Error::input(path, format!("variable '{var_name}' has no latitude dimension (dims: {}); name it latitude/lat or give its coordinate units 'degrees_north'", dim_list()))
+            grid_or(format!("variable '{var_name}' has no latitude dimension (dims: {}); name it latitude/lat or give its coordinate units 'degrees_north'", dim_list()))
         })?;
         let lon_i = find(Axis::Lon, "longitude")?.ok_or_else(|| {
-            Error::input(path, format!("variable '{var_name}' has no longitude dimension (dims: {}); name it longitude/lon or give its coordinate units 'degrees_east'", dim_list()))
+            grid_or(format!("variable '{var_name}' has no longitude dimension (dims: {}); name it longitude/lon or give its coordinate units 'degrees_east'", dim_list()))
         })?;
         let time_i = find(Axis::Time, "time")?;
 
@@ -275,7 +394,7 @@ impl NetcdfReader {
 
         let coord_of = |i: usize| -> Result<Vec<f64>> {
             let c = coordinate(file, &dims[i].name).ok_or_else(|| {
-                Error::input(path, format!("dimension '{}' of '{var_name}' has no coordinate variable; stormtrack needs 1-D latitude and longitude coordinates", dims[i].name))
+                grid_or(format!("dimension '{}' of '{var_name}' has no coordinate variable; stormtrack needs 1-D latitude and longitude coordinates", dims[i].name))
             })?;
             read_axis(path, &c)
         };

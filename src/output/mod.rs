@@ -23,6 +23,9 @@ pub mod tdump;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use tempfile::NamedTempFile;
 
 use crate::error::{Error, Result};
 use crate::time::Calendar;
@@ -190,27 +193,37 @@ pub fn deliver(tracks: &Tracks, writer: &dyn TrackWriter, dest: &Destination) ->
 
 /// Checks early that `path` can be created, so a long run does not fail at the end.
 pub fn check_writable(path: &Path) -> Result<()> {
-    let dir = parent_dir(path);
-    if !dir.is_dir() {
-        return Err(Error::output(
-            path,
-            format!(
-                "directory '{}' does not exist; create it or choose another path with -o",
-                dir.display()
-            ),
-        ));
-    }
+    check_dir(path)?;
     if path.is_dir() {
         return Err(Error::output(
             path,
             "is a directory; give a file name with -o",
         ));
     }
-    tempfile::Builder::new()
-        .prefix(".stormtrack-check-")
-        .tempfile_in(dir)
-        .map(drop)
-        .map_err(|e| io_error(path, &e))
+    let probe = create_pending(parent_dir(path), ".stormtrack-check-", "")
+        .map_err(|e| io_error(path, &e))?;
+    finish_pending(|| drop(probe));
+    Ok(())
+}
+
+/// Fails unless the directory of `path` exists and is a directory.
+fn check_dir(path: &Path) -> Result<()> {
+    let dir = parent_dir(path);
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let message = if dir.exists() {
+        format!(
+            "'{}' is not a directory; give a path inside a directory with -o",
+            dir.display()
+        )
+    } else {
+        format!(
+            "directory '{}' does not exist; create it or choose another path with -o",
+            dir.display()
+        )
+    };
+    Err(Error::output(path, message))
 }
 
 fn parent_dir(path: &Path) -> &Path {
@@ -230,19 +243,83 @@ fn io_error(path: &Path, e: &io::Error) -> Error {
             path,
             format!("cannot write in directory '{}' (permission denied); choose a writable location with -o", dir.display()),
         ),
-        _ if e.kind() == io::ErrorKind::NotFound => {
+        io::ErrorKind::ReadOnlyFilesystem => Error::output(
+            path,
+            format!("directory '{}' is on a read-only file system; choose a writable location with -o", dir.display()),
+        ),
+        io::ErrorKind::NotFound if !dir.is_dir() => {
             Error::output(path, format!("directory '{}' does not exist; create it or choose another path with -o", dir.display()))
         }
-        _ => Error::output(path, format!("cannot write: {e}")),
+        io::ErrorKind::NotFound => Error::output(
+            path,
+            format!("cannot create files in directory '{}' ({}); choose a writable location with -o", dir.display(), os_error(e)),
+        ),
+        _ => Error::output(path, format!("cannot write: {}", os_error(e))),
     }
 }
 
-/// The temporary file being written, if any, for removal on a signal.
-static PENDING_PATH: std::sync::Mutex<Option<PathBuf>> = std::sync::Mutex::new(None);
+/// Mode of a new output file: 0666 less the umask, as for any created file
+/// (a temporary file alone would be 0600).
+fn new_file_permissions() -> std::fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::Permissions::from_mode(0o666)
+}
+
+/// The operating system's words for an error, without the temporary path
+/// that tempfile adds.
+fn os_error(e: &io::Error) -> String {
+    if let Some(code) = e.raw_os_error() {
+        return io::Error::from_raw_os_error(code).to_string();
+    }
+    // tempfile wraps the OS error in a private type that appends ` at path "..."`.
+    let text = e.to_string();
+    match text.split_once(" at path ") {
+        Some((os, _)) => os.to_string(),
+        None => text,
+    }
+}
+
+/// The temporary file being written, if any, for removal on a signal. The
+/// lock is held while a temporary file is created and registered, and while
+/// it is renamed into place and unregistered, so a signal handler holding it
+/// sees either no file or one that still needs removing.
+static PENDING_PATH: Mutex<Option<PathBuf>> = Mutex::new(None);
+
+fn pending() -> MutexGuard<'static, Option<PathBuf>> {
+    PENDING_PATH.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// Path of the temporary output currently being written (for signal handlers).
 pub fn pending_temporary() -> Option<PathBuf> {
-    PENDING_PATH.lock().ok().and_then(|g| g.clone())
+    pending().clone()
+}
+
+/// Runs `f` with the temporary output being written, if any, while no file
+/// can be created or renamed into place. A signal handler removes the file
+/// and exits the process inside `f`, so the output never appears.
+pub fn with_pending<R>(f: impl FnOnce(Option<&Path>) -> R) -> R {
+    let guard = pending();
+    f(guard.as_deref())
+}
+
+/// Creates a temporary file in `dir` and registers it as pending.
+fn create_pending(dir: &Path, prefix: &str, suffix: &str) -> io::Result<NamedTempFile> {
+    let mut guard = pending();
+    let tmp = tempfile::Builder::new()
+        .prefix(prefix)
+        .suffix(suffix)
+        .permissions(new_file_permissions())
+        .tempfile_in(dir)?;
+    *guard = Some(tmp.path().to_path_buf());
+    Ok(tmp)
+}
+
+/// Runs `f` (which renames or deletes the pending file), then unregisters it.
+fn finish_pending<R>(f: impl FnOnce() -> R) -> R {
+    let mut guard = pending();
+    let result = f();
+    *guard = None;
+    result
 }
 
 /// Writes a file atomically: to a temporary file beside it, then renamed.
@@ -264,67 +341,42 @@ pub fn write_atomic(
 /// Writes a file atomically through its path: `body` writes the temporary
 /// file at the path it is given (beside `path`), which is renamed to `path`
 /// only when `body` succeeds and removed otherwise. For writers whose library
-/// opens files by name (NetCDF).
+/// opens files by name (NetCDF). The temporary file is registered for removal
+/// on SIGINT/SIGTERM while it exists.
 pub fn write_atomic_path(path: &Path, body: impl FnOnce(&Path) -> io::Result<()>) -> Result<()> {
-    let dir = parent_dir(path);
-    if !dir.is_dir() {
-        return Err(Error::output(
-            path,
-            format!(
-                "directory '{}' does not exist; create it or choose another path with -o",
-                dir.display()
-            ),
-        ));
-    }
-    let tmp = tempfile::Builder::new()
-        .prefix(".stormtrack-")
-        .suffix(".part")
-        .tempfile_in(dir)
-        .map_err(|e| io_error(path, &e))?
-        .into_temp_path();
-    if let Ok(mut g) = PENDING_PATH.lock() {
-        *g = Some(tmp.to_path_buf());
-    }
-    let outcome = match body(&tmp).and_then(|()| set_default_permissions(&tmp)) {
-        Ok(()) => tmp.persist(path).map_err(|e| io_error(path, &e.error)),
-        Err(e) => Err(io_error(path, &e)),
-    };
-    if let Ok(mut g) = PENDING_PATH.lock() {
-        *g = None;
-    }
-    outcome
-}
-
-/// Gives a finished temporary file the permissions of a file the user
-/// creates (0666 less the umask), not the owner-only mode of temporary files.
-#[cfg(unix)]
-fn set_default_permissions(path: &Path) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666 & !umask()))
-}
-
-#[cfg(not(unix))]
-fn set_default_permissions(_path: &Path) -> io::Result<()> {
-    Ok(())
-}
-
-/// The process umask, from /proc (reading it with umask(2) would change it);
-/// 022 where /proc does not say.
-#[cfg(unix)]
-fn umask() -> u32 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("Umask:"))
-                .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
-        })
-        .unwrap_or(0o022)
+    check_dir(path)?;
+    let tmp = create_pending(parent_dir(path), ".stormtrack-", ".part")
+        .map_err(|e| io_error(path, &e))?;
+    let result = body(tmp.path());
+    finish_pending(|| match result {
+        Ok(()) => tmp
+            .persist(path)
+            .map(drop)
+            .map_err(|e| io_error(path, &e.error)),
+        Err(e) => {
+            drop(tmp);
+            Err(io_error(path, &e))
+        }
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The process umask, from /proc (reading it with umask(2) would change it);
+    /// 022 where /proc does not say.
+    #[cfg(unix)]
+    fn umask() -> u32 {
+        std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("Umask:"))
+                    .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+            })
+            .unwrap_or(0o022)
+    }
 
     #[test]
     fn atomic_write_leaves_nothing_on_failure() {

@@ -1,0 +1,61 @@
+//! SIGINT and SIGTERM during a run that writes files.
+//!
+//! [`install`] starts a thread that waits for either signal (through
+//! signal-hook, so the handler itself only wakes the thread). On a signal it
+//! removes the temporary output being written, if any (see
+//! [`output::with_pending`], which also stops a half-written file from being
+//! renamed into place meanwhile), prints one line on stderr and ends the
+//! process at once with 130 (SIGINT) or 143 (SIGTERM). It exits with `_exit`,
+//! without running atexit handlers: another thread may be inside libnetcdf,
+//! HDF5 or ecCodes, whose global teardown must not run under it.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+
+use crate::error::Error;
+use crate::output;
+
+/// Set once every output file is complete: a late signal then removes nothing.
+static OUTPUT_COMPLETE: AtomicBool = AtomicBool::new(false);
+
+/// Notes that every output file has been written.
+pub fn set_output_complete() {
+    OUTPUT_COMPLETE.store(true, Ordering::SeqCst);
+}
+
+/// Handles SIGINT and SIGTERM from now on; call once per process.
+pub fn install() -> std::io::Result<()> {
+    let mut signals = Signals::new([SIGINT, SIGTERM])?;
+    std::thread::Builder::new()
+        .name("stormtrack-signals".into())
+        .spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                terminate(signal);
+            }
+        })?;
+    Ok(())
+}
+
+/// Removes the pending output, reports, and exits with 128 + signal.
+fn terminate(signal: i32) -> ! {
+    let name = if signal == SIGTERM {
+        "SIGTERM"
+    } else {
+        "SIGINT"
+    };
+    let error = Error::Interrupted(name);
+    output::with_pending(|tmp| {
+        if let Some(tmp) = tmp {
+            let _ = std::fs::remove_file(tmp);
+        }
+        let code = error.exit_code();
+        if OUTPUT_COMPLETE.load(Ordering::SeqCst) {
+            eprintln!("stormtrack: error: interrupted by {name} after the output was written");
+        } else {
+            crate::cli::report(&anyhow::Error::new(error));
+        }
+        signal_hook::low_level::exit(code)
+    })
+}

@@ -1,0 +1,668 @@
+//! The error catalogue: every bad input or output gives one clear line on
+//! stderr naming the file, variable or flag, the documented exit code
+//! (3 input, 4 output), no panic, and no output or temporary file left behind.
+//! Each test writes its own bad input into a temporary directory.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{axis, listing, stderr, track, workdir, Field};
+
+const GRIB: &str = "data/era5_msl_2025-2026_djf_2.5x2.5.grib";
+
+/// Asserts a failed run: exit code, one `stormtrack: error:` line containing
+/// every key word, no ecCodes/HDF5 chatter, no panic, and that the
+/// directory holds exactly `expected_files` (so no out.txt and no temporary).
+fn assert_failed(
+    o: &std::process::Output,
+    code: i32,
+    words: &[&str],
+    dir: &Path,
+    expected_files: &[&str],
+) {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(code), "stderr: {err}");
+    assert_eq!(err.lines().count(), 1, "not one line: {err}");
+    assert!(err.starts_with("stormtrack: error: "), "{err}");
+    for w in words {
+        assert!(err.contains(w), "missing {w:?} in: {err}");
+    }
+    for noise in ["ECCODES", "HDF5", "panicked", "RUST_BACKTRACE"] {
+        assert!(!err.contains(noise), "{noise} in: {err}");
+    }
+    assert!(o.stdout.is_empty(), "stdout: {:?}", o.stdout);
+    let mut expected: Vec<String> = expected_files.iter().map(|s| s.to_string()).collect();
+    expected.sort();
+    assert_eq!(listing(dir), expected, "files left in {}", dir.display());
+}
+
+/// Writes `bytes` to `dir/name`.
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+/// Byte ranges of the messages of a GRIB 1 file (the bundled sample).
+fn grib1_messages(b: &[u8]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos + 8 <= b.len() && &b[pos..pos + 4] == b"GRIB" {
+        let len = (usize::from(b[pos + 4]) << 16)
+            | (usize::from(b[pos + 5]) << 8)
+            | usize::from(b[pos + 6]);
+        out.push((pos, len));
+        pos += len;
+    }
+    out
+}
+
+fn u24(b: &[u8], at: usize) -> usize {
+    (usize::from(b[at]) << 16) | (usize::from(b[at + 1]) << 8) | usize::from(b[at + 2])
+}
+
+#[test]
+fn missing_file() {
+    let (dir, out) = workdir();
+    let o = track(&dir.path().join("nope.nc"), "msl", &out, &[]);
+    assert_failed(
+        &o,
+        3,
+        &["nope.nc: no such file", "check the path"],
+        dir.path(),
+        &[],
+    );
+}
+
+#[test]
+fn unreadable_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, out) = workdir();
+    // A directory given as input: unreadable as a data file for everyone, root included.
+    std::fs::create_dir(dir.path().join("input.nc")).unwrap();
+    let o = track(&dir.path().join("input.nc"), "msl", &out, &[]);
+    assert_failed(
+        &o,
+        3,
+        &["input.nc: is a directory", "name a NetCDF or GRIB file"],
+        dir.path(),
+        &["input.nc"],
+    );
+
+    // A file without read permission; root reads it anyway, so only check
+    // the message where the permission really stops reading.
+    let f = write(
+        dir.path(),
+        "locked.nc",
+        &std::fs::read("data/era5_msl_2025120100_2.5x2.5.nc").unwrap(),
+    );
+    std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o000)).unwrap();
+    if std::fs::File::open(&f).is_ok() {
+        println!("skipped the chmod 000 sub-case: running with privileges that ignore file permissions (root); the directory sub-case above covers unreadable input");
+        return;
+    }
+    let o = track(&f, "msl", &out, &[]);
+    assert_failed(
+        &o,
+        3,
+        &["locked.nc: cannot read", "Permission denied", "permissions"],
+        dir.path(),
+        &["input.nc", "locked.nc"],
+    );
+}
+
+#[test]
+fn empty_file() {
+    let (dir, out) = workdir();
+    let f = write(dir.path(), "empty.nc", b"");
+    let o = track(&f, "msl", &out, &[]);
+    assert_failed(
+        &o,
+        3,
+        &["empty.nc: the file is empty (0 bytes)"],
+        dir.path(),
+        &["empty.nc"],
+    );
+}
+
+#[test]
+fn neither_netcdf_nor_grib() {
+    let (dir, out) = workdir();
+    let f = write(dir.path(), "notes.nc", b"<html>Not Found</html>\n");
+    let o = track(&f, "msl", &out, &[]);
+    assert_failed(
+        &o,
+        3,
+        &[
+            "notes.nc: neither NetCDF nor GRIB",
+            "\"<html>No\"",
+            "NetCDF-3, NetCDF-4 and GRIB",
+        ],
+        dir.path(),
+        &["notes.nc"],
+    );
+}
+
+#[test]
+fn truncated_netcdf4() {
+    let (dir, out) = workdir();
+    let full = dir.path().join("full.nc");
+    Field::moving_low(axis(0.0, 6.0, 40)).write(&full);
+    let bytes = std::fs::read(&full).unwrap();
+    std::fs::remove_file(&full).unwrap();
+    let f = write(dir.path(), "half.nc", &bytes[..bytes.len() / 2]);
+    let o = track(&f, "msl", &out, &[]);
+    assert_failed(
+        &o,
+        3,
+        &["half.nc: cannot open as NetCDF", "truncated or corrupt"],
+        dir.path(),
+        &["half.nc"],
+    );
+}
+
+#[test]
+fn truncated_classic_netcdf() {
+    let (dir, out) = workdir();
+    let full = dir.path().join("full.nc");
+    let mut field = Field::moving_low(axis(0.0, 6.0, 40));
+    field.classic = true;
+    field.write(&full);
+    let bytes = std::fs::read(&full).unwrap();
+    std::fs::remove_file(&full).unwrap();
+    // libnetcdf alone would read the missing half as zeros and track it.
+    let f = write(dir.path(), "half.nc", &bytes[..bytes.len() / 2]);
+    let o = track(&f, "msl", &out, &[]);
+    let need = format!("needs {}", bytes.len());
+    assert_failed(
+        &o,
+        3,
+        &[
+            "half.nc: the file is truncated",
+            &format!("it has {} bytes", bytes.len() / 2),
+            &need,
+        ],
+        dir.path(),
+        &["half.nc"],
+    );
+}
+
+#[test]
+fn corrupt_netcdf4_data_keeps_hdf5_quiet() {
+    let (dir, out) = workdir();
+    let full = dir.path().join("full.nc");
+    let mut field = Field::moving_low(axis(0.0, 6.0, 40));
+    field.compress = true;
+    // Noise does not deflate to almost nothing, so the chunks fill the file.
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    for v in &mut field.values {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        *v = 100_000.0 + (state >> 44) as f32;
+    }
+    field.write(&full);
+    let mut bytes = std::fs::read(&full).unwrap();
+    std::fs::remove_file(&full).unwrap();
+    // HDF5 would print a multi-line HDF5-DIAG trace for the failed read.
+    let mid = bytes.len() / 2;
+    bytes[mid..mid + 256].fill(0x5a);
+    let f = write(dir.path(), "bad.nc", &bytes);
+    let o = track(&f, "msl", &out, &[]);
+    assert_failed(
+        &o,
+        3,
+        &[
+            "bad.nc: cannot read 'msl' steps",
+            "HDF error",
+            "truncated or corrupt",
+        ],
+        dir.path(),
+        &["bad.nc"],
+    );
+}
+
+#[test]
+fn truncated_grib() {
+    let (dir, out) = workdir();
+    let bytes = std::fs::read(GRIB).unwrap();
+    let msgs = grib1_messages(&bytes);
+    let (start, len) = msgs[100];
+    let f = write(dir.path(), "cut.grib", &bytes[..start + len / 2]);
+    let o = track(&f, "msl", &out, &[]);
+    assert_failed(
+        &o,
+        3,
+        &[
+            "cut.grib: the file ends inside GRIB message 101",
+            &format!("starts at byte {start}"),
+            "truncated",
+        ],
+        dir.path(),
+        &["cut.grib"],
+    );
+}
+
+#[test]
+fn corrupt_grib_data_section_length() {
+    let (dir, out) = workdir();
+    let mut bytes = std::fs::read(GRIB).unwrap();
+    let (start, _) = grib1_messages(&bytes)[10];
+    // Section 4 (binary data) follows sections 1 and 2; its length is a 3-byte field.
+    let s2 = start + 8 + u24(&bytes, start + 8);
+    let s4 = s2 + u24(&bytes, s2);
+    bytes[s4..s4 + 3].copy_from_slice(&[0, 0, 5]);
+    let f = write(dir.path(), "bad.grib", &bytes);
+    let o = track(&f, "msl", &out, &[]);
+    assert_failed(
+        &o,
+        3,
+        &[
+            "bad.grib: GRIB message 11 is corrupt",
+            "where '7777' should be",
+            "re-download",
+        ],
+        dir.path(),
+        &["bad.grib"],
+    );
+}
+
+#[test]
+fn corrupt_grib_header_length_silences_eccodes() {
+    let (dir, out) = workdir();
+    let mut bytes = std::fs::read(GRIB).unwrap();
+    let (start, _) = grib1_messages(&bytes)[10];
+    // A huge section 1 length makes ecCodes itself print "ECCODES ERROR" lines.
+    bytes[start + 8..start + 11].copy_from_slice(&[0xff, 0xff, 0xff]);
+    let f = write(dir.path(), "bad.grib", &bytes);
+    let o = track(&f, "msl", &out, &[]);
+    assert_failed(
+        &o,
+        3,
+        &["bad.grib: GRIB message 11 is corrupt", "7777"],
+        dir.path(),
+        &["bad.grib"],
+    );
+}
+
+#[test]
+fn corrupt_grib_bits_per_value() {
+    let (dir, out) = workdir();
+    let mut bytes = std::fs::read(GRIB).unwrap();
+    let (start, _) = grib1_messages(&bytes)[10];
+    let s2 = start + 8 + u24(&bytes, start + 8);
+    let s4 = s2 + u24(&bytes, s2);
+    bytes[s4 + 10] = 0xff; // bits per value, inside the data section
+    let f = write(dir.path(), "bad.grib", &bytes);
+    let o = track(&f, "msl", &out, &[]);
+    assert_failed(
+        &o,
+        3,
+        &["bad.grib: GRIB message 11 is corrupt", "bits per value"],
+        dir.path(),
+        &["bad.grib"],
+    );
+}
+
+#[test]
+fn no_such_variable() {
+    let (dir, out) = workdir();
+    let f = dir.path().join("in.nc");
+    Field::moving_low(axis(0.0, 6.0, 3)).write(&f);
+    let o = track(&f, "t2m", &out, &[]);
+    assert_failed(
+        &o,
+        3,
+        &[
+            "in.nc: no variable 't2m'",
+            "aliases tried: none known",
+            "msl(time,latitude,longitude)",
+            "--var",
+        ],
+        dir.path(),
+        &["in.nc"],
+    );
+    let o = track(&f, "vo", &out, &[]);
+    assert_failed(
+        &o,
+        3,
+        &[
+            "no variable 'vo'",
+            "rv, var138",
+            "standard_name=atmosphere_relative_vorticity",
+            "the file has: msl(",
+        ],
+        dir.path(),
+        &["in.nc"],
+    );
+}
+
+#[test]
+fn ambiguous_level() {
+    let (dir, out) = workdir();
+    let f = dir.path().join("levels.nc");
+    let mut field = Field::moving_low(axis(0.0, 6.0, 2));
+    let per_level = field.values.clone();
+    field.values = per_level
+        .chunks(37 * 72)
+        .flat_map(|frame| {
+            frame
+                .iter()
+                .chain(frame)
+                .chain(frame)
+                .copied()
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    field.levels = Some(vec![850.0, 500.0, 250.0]);
+    field.write(&f);
+    let o = track(&f, "msl", &out, &[]);
+    assert_failed(
+        &o,
+        3,
+        &[
+            "levels.nc: variable 'msl' has 3 levels",
+            "level: 850, 500, 250",
+            "--level",
+        ],
+        dir.path(),
+        &["levels.nc"],
+    );
+    let o = track(&f, "msl", &out, &["--level", "700"]);
+    assert_failed(
+        &o,
+        3,
+        &["--level 700: no such level", "850, 500, 250"],
+        dir.path(),
+        &["levels.nc"],
+    );
+}
+
+#[test]
+fn no_time_steps() {
+    let (dir, out) = workdir();
+    let f = dir.path().join("empty_time.nc");
+    let mut field = Field::moving_low(vec![]);
+    field.unlimited_time = true;
+    field.write(&f);
+    let o = track(&f, "msl", &out, &[]);
+    assert_failed(
+        &o,
+        3,
+        &[
+            "empty_time.nc: variable 'msl' has no time steps",
+            "dimension 'time' is empty",
+        ],
+        dir.path(),
+        &["empty_time.nc"],
+    );
+}
+
+#[test]
+fn duplicate_times() {
+    let (dir, out) = workdir();
+    let f = dir.path().join("dup.nc");
+    Field::moving_low(vec![0.0, 6.0, 6.0, 12.0]).write(&f);
+    let o = track(&f, "msl", &out, &[]);
+    assert_failed(
+        &o,
+        3,
+        &[
+            "dup.nc: duplicate time at step 2",
+            "2000-01-01T06:00:00 follows 2000-01-01T06:00:00 at step 1",
+        ],
+        dir.path(),
+        &["dup.nc"],
+    );
+}
+
+#[test]
+fn decreasing_times() {
+    let (dir, out) = workdir();
+    let f = dir.path().join("dec.nc");
+    Field::moving_low(vec![0.0, 6.0, 18.0, 12.0]).write(&f);
+    let o = track(&f, "msl", &out, &[]);
+    assert_failed(
+        &o,
+        3,
+        &[
+            "dec.nc: decreasing time at step 3",
+            "2000-01-01T12:00:00 follows 2000-01-01T18:00:00 at step 2",
+            "increasing time order",
+        ],
+        dir.path(),
+        &["dec.nc"],
+    );
+}
+
+/// The first three messages of the sample with `gridType` rewritten by ecCodes.
+fn regridded_grib(path: &Path, grid_type: &str) {
+    use eccodes::{CodesHandle, FallibleStreamingIterator, KeyWrite, ProductKind};
+    let mut handle = CodesHandle::new_from_file(GRIB, ProductKind::GRIB).unwrap();
+    for _ in 0..3 {
+        let msg = handle.next().unwrap().unwrap();
+        let mut msg = msg.try_clone().unwrap();
+        msg.write_key("gridType", grid_type).unwrap();
+        msg.write_to_file(path, true).unwrap();
+    }
+}
+
+#[test]
+fn unsupported_grib_grid() {
+    let (dir, out) = workdir();
+    for grid in ["rotated_ll", "reduced_gg"] {
+        let name = format!("{grid}.grib");
+        let f = dir.path().join(&name);
+        regridded_grib(&f, grid);
+        let o = track(&f, "msl", &out, &[]);
+        let what = format!("{name}: 'msl' is on a grid of type '{grid}'");
+        assert_failed(
+            &o,
+            3,
+            &[&what, "regular_ll and regular_gg", "regrid first"],
+            dir.path(),
+            &[&name],
+        );
+        std::fs::remove_file(&f).unwrap();
+    }
+}
+
+#[test]
+fn curvilinear_netcdf_grid() {
+    let (dir, out) = workdir();
+    let f = dir.path().join("curvilinear.nc");
+    {
+        let _guard = common::file_lock();
+        let mut nc = netcdf::create(&f).unwrap();
+        nc.add_dimension("time", 2).unwrap();
+        nc.add_dimension("y", 10).unwrap();
+        nc.add_dimension("x", 12).unwrap();
+        let mut t = nc.add_variable::<f64>("time", &["time"]).unwrap();
+        t.put_attribute("units", "hours since 2000-01-01").unwrap();
+        t.put_values(&[0.0, 6.0], ..).unwrap();
+        for (name, units, std) in [
+            ("lat", "degrees_north", "latitude"),
+            ("lon", "degrees_east", "longitude"),
+        ] {
+            let mut v = nc.add_variable::<f64>(name, &["y", "x"]).unwrap();
+            v.put_attribute("units", units).unwrap();
+            v.put_attribute("standard_name", std).unwrap();
+            v.put_values(&(0..120).map(f64::from).collect::<Vec<_>>(), ..)
+                .unwrap();
+        }
+        let mut v = nc.add_variable::<f32>("msl", &["time", "y", "x"]).unwrap();
+        v.put_attribute("coordinates", "lat lon").unwrap();
+        v.put_values(&vec![101_000.0f32; 240], ..).unwrap();
+    }
+    let o = track(&f, "msl", &out, &[]);
+    assert_failed(
+        &o,
+        3,
+        &[
+            "curvilinear.nc: variable 'msl' is on a curvilinear grid",
+            "lat(y,x) and lon(y,x)",
+            "regrid first",
+        ],
+        dir.path(),
+        &["curvilinear.nc"],
+    );
+}
+
+#[test]
+fn rotated_pole_netcdf_grid() {
+    let (dir, out) = workdir();
+    let f = dir.path().join("rotated.nc");
+    {
+        let _guard = common::file_lock();
+        let mut nc = netcdf::create(&f).unwrap();
+        nc.add_dimension("time", 2).unwrap();
+        nc.add_dimension("rlat", 10).unwrap();
+        nc.add_dimension("rlon", 12).unwrap();
+        let mut t = nc.add_variable::<f64>("time", &["time"]).unwrap();
+        t.put_attribute("units", "hours since 2000-01-01").unwrap();
+        t.put_values(&[0.0, 6.0], ..).unwrap();
+        for (name, std, n) in [
+            ("rlat", "grid_latitude", 10),
+            ("rlon", "grid_longitude", 12),
+        ] {
+            let mut v = nc.add_variable::<f64>(name, &[name]).unwrap();
+            v.put_attribute("units", "degrees").unwrap();
+            v.put_attribute("standard_name", std).unwrap();
+            v.put_values(&axis(-10.0, 0.5, n), ..).unwrap();
+        }
+        let mut v = nc
+            .add_variable::<f32>("msl", &["time", "rlat", "rlon"])
+            .unwrap();
+        v.put_values(&vec![101_000.0f32; 240], ..).unwrap();
+    }
+    let o = track(&f, "msl", &out, &[]);
+    assert_failed(
+        &o,
+        3,
+        &[
+            "rotated.nc: variable 'msl' is on a rotated or projected grid",
+            "grid_latitude",
+            "regrid first",
+        ],
+        dir.path(),
+        &["rotated.nc"],
+    );
+}
+
+fn good_input(dir: &Path) -> PathBuf {
+    let f = dir.join("in.nc");
+    Field::moving_low(axis(0.0, 6.0, 4)).write(&f);
+    f
+}
+
+#[test]
+fn output_directory_missing() {
+    let (dir, _) = workdir();
+    let f = good_input(dir.path());
+    let out = dir.path().join("no/such/dir/out.txt");
+    let o = track(&f, "msl", &out, &[]);
+    assert_failed(
+        &o,
+        4,
+        &["out.txt: directory", "no/such/dir' does not exist", "-o"],
+        dir.path(),
+        &["in.nc"],
+    );
+}
+
+#[test]
+fn output_directory_not_writable() {
+    let (dir, _) = workdir();
+    let f = good_input(dir.path());
+    // A file where a directory is expected: refused for root too.
+    write(dir.path(), "plain", b"x");
+    let out = dir.path().join("plain/out.txt");
+    let o = track(&f, "msl", &out, &[]);
+    assert_failed(
+        &o,
+        4,
+        &["plain/out.txt", "plain' is not a directory", "-o"],
+        dir.path(),
+        &["in.nc", "plain"],
+    );
+
+    // A directory where nothing can be created, for root too (procfs).
+    let o = track(&f, "msl", Path::new("/proc/out.txt"), &[]);
+    assert_failed(
+        &o,
+        4,
+        &[
+            "/proc/out.txt: cannot create files in directory '/proc'",
+            "choose a writable location with -o",
+        ],
+        dir.path(),
+        &["in.nc", "plain"],
+    );
+
+    // The output path is itself a directory.
+    let o = track(&f, "msl", dir.path(), &[]);
+    assert_failed(
+        &o,
+        4,
+        &["is a directory; give a file name with -o"],
+        dir.path(),
+        &["in.nc", "plain"],
+    );
+}
+
+/// A 64 KiB tmpfs mounted on a directory, unmounted on drop.
+struct TinyFs(PathBuf);
+
+impl TinyFs {
+    fn mount(at: &Path) -> Result<Self, String> {
+        std::fs::create_dir(at).map_err(|e| e.to_string())?;
+        let o = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=64k", "stormtrack-test"])
+            .arg(at)
+            .output()
+            .map_err(|e| e.to_string())?;
+        if !o.status.success() {
+            return Err(String::from_utf8_lossy(&o.stderr).trim().to_string());
+        }
+        Ok(TinyFs(at.to_path_buf()))
+    }
+}
+
+impl Drop for TinyFs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn disk_full() {
+    let (dir, _) = workdir();
+    let small = dir.path().join("small");
+    let fs = match TinyFs::mount(&small) {
+        Ok(fs) => fs,
+        Err(e) => {
+            println!("skipped: cannot mount a small tmpfs here ({e}); run as root where mount is allowed to exercise disk-full handling");
+            return;
+        }
+    };
+    // The reference season gives about 1.8 MB of tracks: far more than 64 KiB.
+    let out = small.join("out.txt");
+    let o = track(
+        Path::new("data/era5_msl_2025-2026_djf_2.5x2.5.nc"),
+        "msl",
+        &out,
+        &[],
+    );
+    assert_failed(
+        &o,
+        4,
+        &[
+            "out.txt: disk full while writing",
+            "no output was left behind",
+        ],
+        &small,
+        &[],
+    );
+    drop(fs);
+}
