@@ -37,6 +37,7 @@ pub enum Command {
 
 /// Runs the command line; returns the process exit code.
 pub fn main() -> i32 {
+    default_hdf5_file_locking();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -77,4 +78,16 @@ pub fn report(e: &anyhow::Error) -> i32 {
     };
     eprintln!("stormtrack: {prefix}: {msg}");
     code
+}
+
+/// Turns HDF5's file locking off unless the user chose otherwise.
+///
+/// stormtrack only reads its inputs (and writes outputs nobody else has
+/// open), while HDF5's locks fail on many parallel file systems (Lustre, some
+/// NFS: "unable to lock file") and are inherited by child processes. Must run
+/// before any thread starts and before HDF5 is initialised.
+fn default_hdf5_file_locking() {
+    if std::env::var_os("HDF5_USE_FILE_LOCKING").is_none() {
+        std::env::set_var("HDF5_USE_FILE_LOCKING", "FALSE");
+    }
 }
