@@ -180,14 +180,16 @@ fn agree_on_setup(world: &SimpleCommunicator, setup: Result<Setup>) -> Result<Op
     }
 }
 
-/// Steps per block under MPI: the file's time chunk when it has one (ranks
-/// must not decompress the same chunk twice), else small enough that every
-/// rank gets some steps.
+/// Steps per block under MPI. A file chunked in time is read a whole chunk
+/// at a time, so no two ranks decompress the same chunk, unless there are
+/// fewer chunks than ranks: then each rank reads its share of a chunk. Other
+/// files get about four blocks per rank, so reading overlaps detection.
 fn rank_block_steps(meta: &crate::io::FieldMeta, steps: usize, size: usize) -> usize {
     let block = block_steps(meta);
     match meta.chunk_steps {
-        Some(_) => block,
-        None => block.min(steps.div_ceil(size)).max(1),
+        Some(_) if steps.div_ceil(block) >= size => block,
+        Some(_) => steps.div_ceil(size),
+        None => block.min(steps.div_ceil(4 * size)).max(1),
     }
 }
 
