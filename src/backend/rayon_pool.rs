@@ -1,14 +1,15 @@
-//! The threaded backend: one reader thread fills a bounded queue of blocks
-//! (netCDF-C is not thread-safe, so reads stay on one thread) while a rayon
-//! pool detects the frames of the previous block in parallel; the calling
-//! thread hands each block's centres on in order.
+//! The threaded backend, a three-stage pipeline: a reader thread fills a
+//! bounded queue of blocks of frames (netCDF-C is not thread-safe, so reads
+//! stay on one thread); a detector thread runs each block through a rayon
+//! pool; the calling thread hands each block's centres on (to the linker) in
+//! order. Reading, detecting and linking of consecutive blocks overlap.
 //!
 //! At most `QUEUE_DEPTH + 2` blocks of frames exist at once: one being read,
-//! the queued ones, and one being detected.
+//! the queued ones, and one being detected; finished blocks are only centres.
 
 use std::ops::Range;
 use std::sync::mpsc::sync_channel;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
@@ -20,6 +21,8 @@ use crate::tracker::Tracker;
 
 /// Blocks read ahead of detection.
 const QUEUE_DEPTH: usize = 1;
+/// Blocks of centres detected ahead of the consumer.
+const DETECTED_DEPTH: usize = 4;
 
 /// Reads `range` block by block on a reader thread, detects each block on a
 /// pool of `threads` threads and gives the centres to `sink` in order, on the
@@ -38,8 +41,10 @@ pub fn detect_blocks(
         .thread_name(|i| format!("stormtrack-detect-{i}"))
         .build()
         .map_err(|e| Error::Usage(format!("cannot start {threads} threads: {e}")))?;
-    type Read = (Range<usize>, Result<Vec<Frame>>, std::time::Duration);
+    type Read = (Range<usize>, Result<Vec<Frame>>, Duration);
     let (tx, rx) = sync_channel::<Read>(QUEUE_DEPTH);
+    let (dtx, drx) = sync_channel::<Result<(Detected, BlockTimes)>>(DETECTED_DEPTH);
+    let meta = &meta;
     std::thread::scope(|scope| -> Result<()> {
         scope.spawn(move || {
             for b in blocks(range, block) {
@@ -51,24 +56,37 @@ pub fn detect_blocks(
                 }
             }
         });
-        for (b, frames, read) in rx {
-            let frames = frames?;
-            let t = Instant::now();
-            let steps: Vec<_> = pool.install(|| {
-                frames
-                    .par_iter()
-                    .map(|f| detect_frame(tracker, f, &meta))
-                    .collect()
-            });
-            let detect = t.elapsed();
-            drop(frames);
-            sink(
-                Detected {
-                    start: b.start,
-                    steps,
-                },
-                BlockTimes { read, detect },
-            )?;
+        scope.spawn(move || {
+            for (b, frames, read) in rx {
+                let detected = frames.map(|frames| {
+                    let t = Instant::now();
+                    let steps = pool.install(|| {
+                        frames
+                            .par_iter()
+                            .map(|f| detect_frame(tracker, f, meta))
+                            .collect()
+                    });
+                    let times = BlockTimes {
+                        read,
+                        detect: t.elapsed(),
+                    };
+                    (
+                        Detected {
+                            start: b.start,
+                            steps,
+                        },
+                        times,
+                    )
+                });
+                let failed = detected.is_err();
+                if dtx.send(detected).is_err() || failed {
+                    break;
+                }
+            }
+        });
+        for detected in drx {
+            let (d, times) = detected?;
+            sink(d, times)?;
         }
         Ok(())
     })
