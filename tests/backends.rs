@@ -3,9 +3,10 @@
 //! installed: these tests fail, never skip, without it). A rank that fails
 //! ends the whole MPI job with its message and a non-zero exit code; every
 //! MPI run has a timeout, so a hang fails the test instead of blocking CI.
+//! The MPI tests need the cargo feature `mpi` (on by default); a build
+//! without it must refuse `--backend mpi` with a usage error instead.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use assert_cmd::Command;
 
@@ -14,7 +15,8 @@ const GRIB: &str = "data/era5_msl_2025-2026_djf_2.5x2.5.grib";
 const REFERENCE: &str =
     "tests/data/pystormtracker-0.5.0_simple_era5_msl_2025-2026_djf_2.5x2.5.imilast.txt";
 /// Longest an MPI run may take before the test calls it a hang.
-const MPI_TIMEOUT: Duration = Duration::from_secs(180);
+#[cfg(feature = "mpi")]
+const MPI_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(180);
 
 fn bin() -> PathBuf {
     assert_cmd::cargo::cargo_bin("stormtrack")
@@ -25,6 +27,7 @@ fn reference() -> Vec<u8> {
 }
 
 /// `mpirun -np N stormtrack ARGS`, allowed to run as root and oversubscribed.
+#[cfg(feature = "mpi")]
 fn mpirun(ranks: usize, args: &[&str]) -> Command {
     let mut cmd = Command::new("mpirun");
     cmd.env("OMPI_ALLOW_RUN_AS_ROOT", "1")
@@ -38,6 +41,7 @@ fn mpirun(ranks: usize, args: &[&str]) -> Command {
 
 /// Runs a command and returns its output, failing clearly if it cannot start
 /// (e.g. mpirun missing) or if it was killed by the timeout.
+#[cfg(feature = "mpi")]
 fn run(cmd: &mut Command, what: &str) -> std::process::Output {
     let out = cmd
         .output()
@@ -86,6 +90,7 @@ fn serial_and_rayon_threads_give_the_reference_bytes() {
     }
 }
 
+#[cfg(feature = "mpi")]
 #[test]
 fn mpi_ranks_give_the_reference_bytes() {
     let dir = tempfile::tempdir().unwrap();
@@ -108,6 +113,7 @@ fn mpi_ranks_give_the_reference_bytes() {
     }
 }
 
+#[cfg(feature = "mpi")]
 #[test]
 fn mpi_is_the_default_under_mpirun_and_reports_every_rank() {
     let dir = tempfile::tempdir().unwrap();
@@ -146,6 +152,7 @@ fn mpi_is_the_default_under_mpirun_and_reports_every_rank() {
 
 /// The GRIB sample with message `index` (0-based) made undecodable: its
 /// headers still scan, but its data section claims 250 bits per value.
+#[cfg(feature = "mpi")]
 fn grib_with_corrupt_message(index: usize, path: &Path) {
     let mut d = std::fs::read(GRIB).unwrap();
     let starts: Vec<usize> = d
@@ -172,6 +179,7 @@ fn grib_with_corrupt_message(index: usize, path: &Path) {
     std::fs::write(path, d).unwrap();
 }
 
+#[cfg(feature = "mpi")]
 #[test]
 fn a_failing_rank_ends_the_job_with_its_message() {
     let dir = tempfile::tempdir().unwrap();
@@ -204,6 +212,7 @@ fn a_failing_rank_ends_the_job_with_its_message() {
     assert!(!out.exists(), "no output after a failure");
 }
 
+#[cfg(feature = "mpi")]
 #[test]
 fn a_failure_on_rank_0_ends_the_job_too() {
     let dir = tempfile::tempdir().unwrap();
@@ -228,6 +237,7 @@ fn a_failure_on_rank_0_ends_the_job_too() {
     assert!(!out.exists());
 }
 
+#[cfg(feature = "mpi")]
 #[test]
 fn a_start_up_error_is_printed_once() {
     let dir = tempfile::tempdir().unwrap();
@@ -249,6 +259,7 @@ fn a_start_up_error_is_printed_once() {
     assert_eq!(stderr.matches("does not exist").count(), 1, "{stderr}");
 }
 
+#[cfg(feature = "mpi")]
 #[test]
 fn mpi_backend_with_one_process_says_it_runs_like_rayon() {
     let dir = tempfile::tempdir().unwrap();
@@ -281,4 +292,23 @@ fn no_progress_bar_when_stderr_is_not_a_terminal() {
         "{stderr:?}"
     );
     assert_eq!(stderr.lines().count(), 3, "the summary only: {stderr}");
+}
+
+#[cfg(not(feature = "mpi"))]
+#[test]
+fn mpi_backend_without_the_feature_is_a_usage_error() {
+    Command::new(bin())
+        .args([
+            "track",
+            NC,
+            "--var",
+            "msl",
+            "-b",
+            "mpi",
+            "-o",
+            "/tmp/unused.txt",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("cargo feature `mpi`"));
 }

@@ -6,6 +6,7 @@
 //! length of the record; only the track store grows.
 
 pub mod launcher;
+pub mod memory;
 #[cfg(feature = "mpi")]
 pub mod mpi;
 pub mod progress;
@@ -228,6 +229,7 @@ pub fn run(
     tracker: &dyn Tracker,
     preflight: &dyn Fn() -> Result<()>,
 ) -> Result<Option<RunOutput>> {
+    memory::bound_frame_memory();
     match cfg.backend {
         #[cfg(feature = "mpi")]
         BackendKind::Mpi => mpi::run(cfg, tracker, preflight),

@@ -4,8 +4,8 @@
 //! pool; the calling thread hands each block's centres on (to the linker) in
 //! order. Reading, detecting and linking of consecutive blocks overlap.
 //!
-//! At most `QUEUE_DEPTH + 2` blocks of frames exist at once: one being read,
-//! the queued ones, and one being detected; finished blocks are only centres.
+//! At most two blocks of frames exist at once (`QUEUE_DEPTH + 2` in general):
+//! one being read and one being detected; finished blocks are only centres.
 
 use std::ops::Range;
 use std::sync::mpsc::sync_channel;
@@ -19,8 +19,9 @@ use crate::field::Frame;
 use crate::io::FieldReader;
 use crate::tracker::Tracker;
 
-/// Blocks read ahead of detection.
-const QUEUE_DEPTH: usize = 1;
+/// Blocks queued between reader and detector: none, so the reader reads block
+/// k + 1 while block k is detected and then waits to hand it over.
+const QUEUE_DEPTH: usize = 0;
 /// Blocks of centres detected ahead of the consumer.
 const DETECTED_DEPTH: usize = 4;
 
