@@ -8,8 +8,9 @@
 //! rank 0 reports the first failing rank's error and every rank stops
 //! cleanly. After that, a worker sends `PROGRESS` after each block while it
 //! detects, keeps its encoded blocks (centres only, see [`super::wire`]) and,
-//! once its range is done, sends them as `BLOCK`s followed by `DONE` with its
-//! statistics; or `ERROR` with its one-line message as soon as it fails.
+//! once its range is done and rank 0 says `GO`, sends them as `BLOCK`s
+//! followed by `DONE` with its statistics; or `ERROR` with its one-line
+//! message as soon as it fails.
 //! Rank 0 links its own range as it goes, then each worker's blocks in rank
 //! order, watching all the while for `ERROR` from any rank: on one (or on an
 //! error of its own) it prints the message and calls `MPI_Abort`, so no rank
@@ -40,9 +41,12 @@ const TAG_DONE: i32 = 2;
 const TAG_ERROR: i32 = 3;
 const TAG_PROGRESS: i32 = 4;
 const TAG_SETUP_ERROR: i32 = 5;
+const TAG_GO: i32 = 6;
 
-/// How long rank 0 sleeps when no message is waiting.
-const POLL: Duration = Duration::from_micros(500);
+/// How long a rank sleeps when no message is waiting. Blocking MPI calls
+/// spin on a core (Open MPI polls), which would starve the ranks still
+/// detecting; waits that may be long poll with sleeps instead.
+const POLL: Duration = Duration::from_millis(1);
 
 /// Runs the job on all ranks of `MPI_COMM_WORLD`.
 pub fn run(
@@ -236,15 +240,29 @@ fn work(
     if let Err(e) = res {
         root.send_with_tag(encode_error(&e).as_slice(), TAG_ERROR);
         // Rank 0 aborts the job on an error; wait for that.
-        let _ = root.receive_with_tag::<i32>(TAG_DONE);
+        wait_for(&root, TAG_GO);
         return;
     }
+    // Sends complete only as rank 0 receives, after its own range and the
+    // ranks before this one: wait for its word without spinning.
+    wait_for(&root, TAG_GO);
     for block in out {
         root.send_with_tag(block.as_slice(), TAG_BLOCK);
     }
     stats.wall = started.elapsed().as_secs_f64();
     let json = serde_json::to_vec(&stats).expect("plain statistics serialise");
     root.send_with_tag(json.as_slice(), TAG_DONE);
+}
+
+/// Waits, sleeping between probes, for a message with `tag` from `from`.
+fn wait_for(from: &mpi::topology::Process<'_>, tag: i32) {
+    loop {
+        if let Some(m) = from.immediate_matched_probe_with_tag(tag) {
+            let _ = m.matched_receive_vec::<u8>();
+            return;
+        }
+        std::thread::sleep(POLL);
+    }
 }
 
 /// Rank 0's state while it links.
@@ -273,6 +291,7 @@ impl Root<'_> {
     /// Links rank `r`'s blocks, in order, until its `DONE`.
     fn collect(&mut self, r: usize, meta: &crate::io::FieldMeta) {
         let from = self.world.process_at_rank(r as i32);
+        from.send_with_tag(&[0u8][..], TAG_GO);
         loop {
             if let Err(e) = self.poll_any() {
                 self.fail(e);
