@@ -10,7 +10,10 @@
 #    target: within 25% of each other (memory must not grow with the record);
 #  - wall time on the 240-step series of serial, rayon with 2 threads and MPI
 #    with 2 ranks of 1 thread: target: each parallel run at least 1.6x faster
-#    than serial (on 2 otherwise idle cores).
+#    than serial (on 2 otherwise idle cores: on a shared machine the load
+#    average printed first and last tells whether the figures mean anything).
+# mpirun runs with --bind-to none: each rank has a reader, a detector and a
+# linking thread, which must not be pinned to a single core.
 # Checks that every run writes identical tracks. Exits 1 if a target is missed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,7 +63,7 @@ read -r _ rss_small < <(measure mem_small "$DIR/small.txt" $(track "$small" "$DI
 read -r _ rss_large < <(measure mem_large "$DIR/large.txt" $(track "$large" "$DIR/large.txt"))
 read -r t_serial _ < <(measure serial "$DIR/serial.txt" $(track "$large" "$DIR/serial.txt") --backend serial)
 read -r t_rayon _ < <(measure rayon2 "$DIR/rayon.txt" $(track "$large" "$DIR/rayon.txt") --backend rayon --threads 2)
-read -r t_mpi _ < <(measure mpi2 "$DIR/mpi.txt" mpirun --oversubscribe -np 2 $(track "$large" "$DIR/mpi.txt") --backend mpi --threads 1)
+read -r t_mpi _ < <(measure mpi2 "$DIR/mpi.txt" mpirun --bind-to none --oversubscribe -np 2 $(track "$large" "$DIR/mpi.txt") --backend mpi --threads 1)
 
 for f in rayon mpi large; do
     cmp -s "$DIR/serial.txt" "$DIR/$f.txt" || { echo "scaling.sh: $f tracks differ from serial" >&2; exit 1; }
@@ -82,4 +85,5 @@ printf '%-34s %10.2f   speed-up %sx\n' "mpi 2 ranks x 1 thread, $STEPS_LARGE" "$
 check "peak memory $STEPS_LARGE/$STEPS_SMALL steps ${mem_ratio} (target <= 1.25)" "$mem_ratio <= 1.25"
 check "rayon 2 threads vs serial ${s_rayon}x (target >= 1.6)" "$s_rayon >= 1.6"
 check "mpi 2 ranks vs serial ${s_mpi}x (target >= 1.6)" "$s_mpi >= 1.6"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 exit $fail
