@@ -53,7 +53,9 @@ fn bench(c: &mut Criterion) {
             };
             group.bench_function(format!("{label} {backend:?} x{threads}"), |b| {
                 b.iter(|| {
-                    let (tracks, _, _) = backend::run(&cfg, &tracker).expect("sample tracks");
+                    let tracks = backend::run_local(&cfg, &tracker, backend)
+                        .expect("sample tracks")
+                        .tracks;
                     let mut out = Vec::with_capacity(2 << 20);
                     ImilastWriter.write(&tracks, &mut out).expect("in memory");
                     out.len()

@@ -20,6 +20,15 @@ use crate::output;
 /// Set once every output file is complete: a late signal then removes nothing.
 static OUTPUT_COMPLETE: AtomicBool = AtomicBool::new(false);
 
+/// Set on MPI worker ranks and while the job is being aborted: the launcher's
+/// SIGTERM then ends the process without a message (rank 0 has reported).
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// Ends the process silently on a signal from now on (see [`QUIET`]).
+pub fn set_quiet() {
+    QUIET.store(true, Ordering::SeqCst);
+}
+
 /// Notes that every output file has been written.
 pub fn set_output_complete() {
     OUTPUT_COMPLETE.store(true, Ordering::SeqCst);
@@ -51,7 +60,9 @@ fn terminate(signal: i32) -> ! {
             let _ = std::fs::remove_file(tmp);
         }
         let code = error.exit_code();
-        if OUTPUT_COMPLETE.load(Ordering::SeqCst) {
+        if QUIET.load(Ordering::SeqCst) {
+            // An MPI worker, or a job being aborted: rank 0 reports.
+        } else if OUTPUT_COMPLETE.load(Ordering::SeqCst) {
             eprintln!("stormtrack: error: interrupted by {name} after the output was written");
         } else {
             crate::cli::report(&anyhow::Error::new(error));

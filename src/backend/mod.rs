@@ -2,11 +2,17 @@
 //! centres to one linker in time order, so their tracks are identical.
 //!
 //! Frames are read in blocks of consecutive steps aligned with the file's
-//! chunking in time and, for a series of files, cut at file boundaries, so memory stays bounded by a few blocks whatever the
+//! chunking in time, so memory stays bounded by a few blocks whatever the
 //! length of the record; only the track store grows.
 
+pub mod launcher;
+pub mod memory;
+#[cfg(feature = "mpi")]
+pub mod mpi;
+pub mod progress;
 pub mod rayon_pool;
 pub mod serial;
+pub mod wire;
 
 use std::ops::Range;
 use std::time::Duration;
@@ -19,6 +25,7 @@ use crate::error::Result;
 use crate::io::{self, FieldMeta, FieldReader};
 use crate::tracker::{Linker, Tracker};
 use crate::tracks::{TrackMeta, Tracks};
+use progress::Progress;
 
 /// Target size of a block of decoded frames when the file does not dictate one.
 const BLOCK_BYTES: usize = 24 << 20;
@@ -48,6 +55,63 @@ pub struct RunStats {
     pub block_steps: usize,
     /// Steps whose frame was entirely missing.
     pub missing_steps: Vec<usize>,
+    /// Under MPI: what each rank did, and the slowest rank's phase times.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mpi: Option<MpiStats>,
+}
+
+/// What one MPI rank did.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+pub struct RankStats {
+    pub rank: usize,
+    /// First step of the rank's range and its number of steps.
+    pub first_step: usize,
+    pub steps: usize,
+    pub centres: usize,
+    /// Seconds spent reading and detecting (overlapping), and in all.
+    pub read: f64,
+    pub detect: f64,
+    pub wall: f64,
+}
+
+/// The MPI part of a run's statistics, as rank 0 saw it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MpiStats {
+    pub ranks: Vec<RankStats>,
+    /// Largest read, detect and wall time over the ranks, seconds.
+    pub max_read: f64,
+    pub max_detect: f64,
+    pub max_wall: f64,
+    /// Seconds rank 0 waited for other ranks' centres after its own range.
+    pub wait: f64,
+}
+
+impl MpiStats {
+    pub fn new(ranks: Vec<RankStats>, wait: Duration) -> Self {
+        let max = |f: fn(&RankStats) -> f64| ranks.iter().map(f).fold(0.0, f64::max);
+        MpiStats {
+            max_read: max(|r| r.read),
+            max_detect: max(|r| r.detect),
+            max_wall: max(|r| r.wall),
+            wait: wait.as_secs_f64(),
+            ranks,
+        }
+    }
+}
+
+/// The detected steps of one block: centres and whether the frame was
+/// entirely missing, for steps `start..start + steps.len()`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Detected {
+    pub start: usize,
+    pub steps: Vec<(Vec<Centre>, bool)>,
+}
+
+/// Time spent on one block.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BlockTimes {
+    pub read: Duration,
+    pub detect: Duration,
 }
 
 fn secs<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -92,6 +156,13 @@ pub fn plan_blocks(reader: &dyn FieldReader, range: Range<usize>) -> Vec<Range<u
         }
     }
     plan
+}
+
+/// `plan` with every block longer than `max` steps cut into pieces of at
+/// most `max` (to give every MPI rank work when a file has few chunks).
+pub fn split_blocks(plan: Vec<Range<usize>>, max: usize) -> Vec<Range<usize>> {
+    let max = max.max(1);
+    plan.into_iter().flat_map(|b| blocks(b, max)).collect()
 }
 
 /// Consecutive blocks covering `range`.
@@ -145,6 +216,16 @@ impl LinkStage {
         self.stats.link += t.elapsed();
     }
 
+    /// Consumes the next block of steps, in order.
+    pub fn push_block(&mut self, block: Detected, times: BlockTimes, meta: &FieldMeta) {
+        self.stats.read += times.read;
+        self.stats.detect += times.detect;
+        for (i, (centres, missing)) in block.steps.into_iter().enumerate() {
+            let step = block.start + i;
+            self.push(step, meta.times[step], centres, missing);
+        }
+    }
+
     pub fn finish(self, meta: TrackMeta) -> (Tracks, RunStats) {
         let t = std::time::Instant::now();
         let tracks = self.linker.finish(meta);
@@ -167,30 +248,70 @@ pub fn detect_frame(
     (centres, missing)
 }
 
+/// What a run produced, on the process that writes it.
+pub struct RunOutput {
+    pub tracks: Tracks,
+    pub meta: FieldMeta,
+    pub stats: RunStats,
+}
+
 /// Runs detection and linking on the configured backend.
-pub fn run(cfg: &TrackConfig, tracker: &dyn Tracker) -> Result<(Tracks, FieldMeta, RunStats)> {
+///
+/// `preflight` runs once, on the process that will write the output, before
+/// any frame is read (e.g. to check that the output can be created). Returns
+/// `None` on MPI ranks other than 0: rank 0 alone writes and reports.
+pub fn run(
+    cfg: &TrackConfig,
+    tracker: &dyn Tracker,
+    preflight: &dyn Fn() -> Result<()>,
+) -> Result<Option<RunOutput>> {
+    memory::bound_frame_memory();
+    match cfg.backend {
+        #[cfg(feature = "mpi")]
+        BackendKind::Mpi => mpi::run(cfg, tracker, preflight),
+        _ => {
+            preflight()?;
+            run_local(cfg, tracker, cfg.backend).map(Some)
+        }
+    }
+}
+
+/// Runs in this process alone, serially or on a rayon pool.
+pub fn run_local(cfg: &TrackConfig, tracker: &dyn Tracker, kind: BackendKind) -> Result<RunOutput> {
     let reader = open_input(cfg)?;
     let meta = reader.meta().clone();
     let range = cfg.selection.resolve(&meta)?;
+    let steps = range.len();
     let plan = plan_blocks(reader.as_ref(), range);
     let block = plan.iter().map(|b| b.len()).max().unwrap_or(0);
     let mut stage = LinkStage::new(tracker, &meta.grid);
-    match cfg.backend {
-        BackendKind::Serial => serial::run(reader, plan, tracker, &mut stage)?,
-        BackendKind::Rayon | BackendKind::Mpi => {
-            rayon_pool::run(reader, plan, cfg.threads, tracker, &mut stage)?
-        }
-    }
-    let (tracks, mut stats) = stage.finish(track_meta(cfg, &meta));
-    stats.backend = Some(cfg.backend);
-    stats.threads = if cfg.backend == BackendKind::Serial {
-        1
-    } else {
-        cfg.threads
+    let progress = Progress::new(steps, !cfg.quiet);
+    let sink = |d: Detected, t: BlockTimes| {
+        progress.advance(d.steps.len());
+        stage.push_block(d, t, &meta);
+        Ok(())
     };
+    let threads = match kind {
+        BackendKind::Serial => {
+            serial::detect_blocks(reader, plan, tracker, sink)?;
+            1
+        }
+        _ => {
+            rayon_pool::detect_blocks(reader, plan, cfg.threads, tracker, sink)?;
+            cfg.threads
+        }
+    };
+    progress.finish();
+    let (tracks, mut stats) = stage.finish(track_meta(cfg, &meta));
+    stats.backend = Some(kind);
+    stats.threads = threads;
     stats.ranks = 1;
     stats.block_steps = block;
-    Ok((tracks, meta, stats))
+    Ok(RunOutput {
+        tracks,
+        meta,
+        stats,
+    })
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Args;
 
-use crate::backend::{self, RunStats};
+use crate::backend::{self, launcher, RunOutput, RunStats};
 use crate::config::{BackendKind, TimeSelection, TrackConfig};
 use crate::detect::Mode;
 use crate::error::{exit, Error};
@@ -86,11 +86,11 @@ pub struct TrackArgs {
     #[arg(long, short = 'a', value_enum, default_value_t = Algorithm::Simple)]
     pub algorithm: Algorithm,
 
-    /// Where detection runs. [default: mpi when started by mpirun/srun with more than one rank, else rayon]
+    /// Where detection runs. [default: mpi when started by mpirun/mpiexec/srun with more than one rank, else rayon]
     #[arg(long, short = 'b', value_enum)]
     pub backend: Option<BackendKind>,
 
-    /// Detection threads. [default: all cores]
+    /// Detection threads (per rank under MPI). [default: all cores; under MPI with several ranks 1, or Slurm's SLURM_CPUS_PER_TASK]
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,
 
@@ -142,10 +142,12 @@ impl TrackArgs {
             )),
         };
         let format = OutputFormat::resolve(self.format, &output);
-        let backend = self.backend.unwrap_or(BackendKind::Rayon);
-        let threads = self
-            .threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let launch = launcher::detect().filter(|l| l.size > 1);
+        let backend = choose_backend(self.backend, launch)?;
+        let threads = self.threads.unwrap_or_else(|| match (backend, launch) {
+            (BackendKind::Mpi, Some(_)) => launcher::default_threads_per_rank(),
+            _ => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        });
         Ok(TrackConfig {
             inputs,
             request: VariableRequest {
@@ -172,6 +174,27 @@ impl TrackArgs {
     }
 }
 
+/// The backend asked for, or the default: MPI when a launcher started
+/// several ranks (and this build has MPI), else rayon.
+fn choose_backend(
+    asked: Option<BackendKind>,
+    launch: Option<launcher::Launch>,
+) -> Result<BackendKind, Error> {
+    const NO_MPI: &str = "this build of stormtrack has no MPI support; rebuild it with the cargo feature `mpi` (cargo build --release --features mpi, needs an MPI library such as Open MPI)";
+    match (asked, launch) {
+        (Some(BackendKind::Mpi), _) if !cfg!(feature = "mpi") => Err(Error::Usage(format!(
+            "--backend mpi: {NO_MPI}, or use --backend rayon"
+        ))),
+        (Some(b), _) => Ok(b),
+        (None, Some(l)) if !cfg!(feature = "mpi") => Err(Error::Usage(format!(
+            "started by an MPI launcher as one of {} ranks, but {NO_MPI}; run one process, or pass --backend rayon to let every rank do the whole job",
+            l.size
+        ))),
+        (None, Some(_)) => Ok(BackendKind::Mpi),
+        (None, None) => Ok(BackendKind::Rayon),
+    }
+}
+
 /// `<stem>.imilast.txt` (or the format's suffix) in the current directory,
 /// from the first input named (for a series).
 fn default_output(input: &Path, format: OutputFormat) -> PathBuf {
@@ -186,25 +209,22 @@ pub fn run(args: TrackArgs) -> anyhow::Result<i32> {
     let started = Instant::now();
     interrupt::install().context("cannot install the SIGINT/SIGTERM handler")?;
     let cfg = args.into_config()?;
-    if cfg.backend == BackendKind::Mpi {
-        return Err(Error::Usage(
-            "--backend mpi is not available yet in this build; use --backend rayon".into(),
-        )
-        .into());
-    }
-    if let Destination::File(p) = &cfg.output {
-        output::check_writable(p)?;
-    }
-    if let Some(r) = &cfg.report {
-        output::check_writable(r)?;
-    }
     let tracker: Box<dyn Tracker> = match cfg.algorithm {
         Algorithm::Simple => Box::new(SimpleTracker {
             detect: cfg.detect_config(),
             radius: cfg.radius,
         }),
     };
-    let (tracks, meta, mut stats) = backend::run(&cfg, tracker.as_ref())?;
+    let preflight = || preflight(&cfg);
+    let Some(out) = backend::run(&cfg, tracker.as_ref(), &preflight)? else {
+        // Another MPI rank: rank 0 writes and reports.
+        return Ok(exit::OK);
+    };
+    let RunOutput {
+        tracks,
+        meta,
+        mut stats,
+    } = out;
     let tracks = match cfg.min_length {
         Some(n) => {
             let kept = tracks.retain_min_length(n);
@@ -229,6 +249,17 @@ pub fn run(args: TrackArgs) -> anyhow::Result<i32> {
     }
     interrupt::set_output_complete();
     Ok(exit::OK)
+}
+
+/// Checks, before any reading, that the outputs can be created.
+fn preflight(cfg: &TrackConfig) -> crate::Result<()> {
+    if let Destination::File(p) = &cfg.output {
+        output::check_writable(p)?;
+    }
+    if let Some(r) = &cfg.report {
+        output::check_writable(r)?;
+    }
+    Ok(())
 }
 
 fn warn_missing(meta: &FieldMeta, stats: &RunStats) {
@@ -261,7 +292,7 @@ fn more_files(inputs: usize) -> String {
 pub fn summary(cfg: &TrackConfig, meta: &FieldMeta, s: &RunStats) -> String {
     format!(
         "stormtrack: {} steps of '{}' from {}{}: {} centres, {} tracks, {} points\n\
-         stormtrack: read {:.3} s, detect {:.3} s, link {:.3} s, write {:.3} s, total {:.3} s ({}, {} thread{})\n\
+         stormtrack: read {:.3} s, detect {:.3} s, link {:.3} s, write {:.3} s, total {:.3} s ({})\n\
          stormtrack: tracks written to {}",
         s.steps,
         meta.variable,
@@ -275,11 +306,27 @@ pub fn summary(cfg: &TrackConfig, meta: &FieldMeta, s: &RunStats) -> String {
         s.link.as_secs_f64(),
         s.write.as_secs_f64(),
         s.total.as_secs_f64(),
-        serde_json::to_value(cfg.backend).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
-        s.threads,
-        if s.threads == 1 { "" } else { "s" },
+        describe_backend(cfg.backend, s),
         cfg.output
     )
+}
+
+/// "rayon, 4 threads" or "mpi, 3 ranks x 1 thread".
+fn describe_backend(kind: BackendKind, s: &RunStats) -> String {
+    let name = serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let threads = format!(
+        "{} thread{}",
+        s.threads,
+        if s.threads == 1 { "" } else { "s" }
+    );
+    if s.ranks > 1 {
+        format!("{name}, {} ranks x {threads}", s.ranks)
+    } else {
+        format!("{name}, {threads}")
+    }
 }
 
 fn write_report(

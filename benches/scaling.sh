@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Memory and parallel scaling of `stormtrack track` on a 0.25-degree series
+# built from data/ (benches/tools/make_series.rs): ERA5-like NetCDF-4, float32,
+# chunks of CHUNK steps, zlib level 1 with shuffle.
+#
+#   bash benches/scaling.sh            # RUNS=3 STEPS_SMALL=60 STEPS_LARGE=240
+#
+# Measures with /usr/bin/time -v, medians of RUNS runs:
+#  - peak RSS of a 60-step and a 240-step run (default backend, rayon):
+#    target: within 25% of each other (memory must not grow with the record);
+#  - wall time on the 240-step series of serial, rayon with 2 threads and MPI
+#    with 2 ranks of 1 thread: target: each parallel run at least 1.6x faster
+#    than serial (on 2 otherwise idle cores: on a shared machine the load
+#    average printed first and last tells whether the figures mean anything).
+# mpirun runs with --bind-to none: each rank has a reader, a detector and a
+# linking thread, which must not be pinned to a single core.
+# Checks that every run writes identical tracks. Exits 1 if a target is missed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RUNS=${RUNS:-3}
+STEPS_SMALL=${STEPS_SMALL:-60}
+STEPS_LARGE=${STEPS_LARGE:-240}
+CHUNK=${CHUNK:-12}
+DIR=${DIR:-${TMPDIR:-/tmp}/stormtrack-bench}
+export OMPI_ALLOW_RUN_AS_ROOT=${OMPI_ALLOW_RUN_AS_ROOT:-1}
+export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=${OMPI_ALLOW_RUN_AS_ROOT_CONFIRM:-1}
+
+[ -x /usr/bin/time ] || { echo "scaling.sh: /usr/bin/time missing (apt-get install time)" >&2; exit 2; }
+command -v mpirun >/dev/null || { echo "scaling.sh: mpirun missing (apt-get install openmpi-bin)" >&2; exit 2; }
+mkdir -p "$DIR"
+cargo build --release --quiet --bin stormtrack --example make_series
+BIN=target/release/stormtrack
+
+series() { # steps -> path (built once)
+    local f="$DIR/msl_0.25_${1}steps_chunk${CHUNK}.nc"
+    [ -s "$f" ] || target/release/examples/make_series --steps "$1" --chunk "$CHUNK" -o "$f" >&2
+    echo "$f"
+}
+
+# measure NAME OUT CMD... : runs CMD RUNS times; prints "median_wall_s median_rss_kb"
+measure() {
+    local name=$1 out=$2; shift 2
+    local walls=() rsss=() log="$DIR/$name.time"
+    for _ in $(seq "$RUNS"); do
+        rm -f "$out"
+        /usr/bin/time -v -o "$log" "$@" >/dev/null 2>"$DIR/$name.err" || {
+            echo "scaling.sh: $name failed:" >&2; cat "$DIR/$name.err" >&2; exit 1; }
+        walls+=("$(awk -F': ' '/Elapsed \(wall clock\)/ {n = split($2, p, ":"); s = 0;
+            for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s}' "$log")")
+        rsss+=("$(awk -F': ' '/Maximum resident set size/ {print $2}' "$log")")
+    done
+    echo "$(printf '%s\n' "${walls[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')" \
+         "$(printf '%s\n' "${rsss[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')"
+}
+
+small=$(series "$STEPS_SMALL")
+large=$(series "$STEPS_LARGE")
+track() { echo "$BIN" track "$1" --var msl -q -o "$2"; }
+
+echo "stormtrack scaling: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $RUNS runs each, medians"
+read -r _ rss_small < <(measure mem_small "$DIR/small.txt" $(track "$small" "$DIR/small.txt"))
+read -r _ rss_large < <(measure mem_large "$DIR/large.txt" $(track "$large" "$DIR/large.txt"))
+read -r t_serial _ < <(measure serial "$DIR/serial.txt" $(track "$large" "$DIR/serial.txt") --backend serial)
+read -r t_rayon _ < <(measure rayon2 "$DIR/rayon.txt" $(track "$large" "$DIR/rayon.txt") --backend rayon --threads 2)
+read -r t_mpi _ < <(measure mpi2 "$DIR/mpi.txt" mpirun --bind-to none --oversubscribe -np 2 $(track "$large" "$DIR/mpi.txt") --backend mpi --threads 1)
+
+for f in rayon mpi large; do
+    cmp -s "$DIR/serial.txt" "$DIR/$f.txt" || { echo "scaling.sh: $f tracks differ from serial" >&2; exit 1; }
+done
+
+fail=0
+check() { # LABEL CONDITION
+    if awk "BEGIN {exit !($2)}"; then echo "$1: ok"; else echo "$1: MISSED"; fail=1; fi
+}
+mem_ratio=$(awk "BEGIN {printf \"%.3f\", $rss_large / $rss_small}")
+s_rayon=$(awk "BEGIN {printf \"%.2f\", $t_serial / $t_rayon}")
+s_mpi=$(awk "BEGIN {printf \"%.2f\", $t_serial / $t_mpi}")
+printf '%-34s %10s %10s\n' "run" "wall s" "peak MiB"
+printf '%-34s %10s %10.0f\n' "rayon, $STEPS_SMALL steps" "" "$(awk "BEGIN {print $rss_small / 1024}")"
+printf '%-34s %10s %10.0f\n' "rayon, $STEPS_LARGE steps" "" "$(awk "BEGIN {print $rss_large / 1024}")"
+printf '%-34s %10.2f\n' "serial, $STEPS_LARGE steps" "$t_serial"
+printf '%-34s %10.2f   speed-up %sx\n' "rayon 2 threads, $STEPS_LARGE steps" "$t_rayon" "$s_rayon"
+printf '%-34s %10.2f   speed-up %sx\n' "mpi 2 ranks x 1 thread, $STEPS_LARGE" "$t_mpi" "$s_mpi"
+check "peak memory $STEPS_LARGE/$STEPS_SMALL steps ${mem_ratio} (target <= 1.25)" "$mem_ratio <= 1.25"
+check "rayon 2 threads vs serial ${s_rayon}x (target >= 1.6)" "$s_rayon >= 1.6"
+check "mpi 2 ranks vs serial ${s_mpi}x (target >= 1.6)" "$s_mpi >= 1.6"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+exit $fail

@@ -1,0 +1,378 @@
+//! The MPI backend: every rank opens the input itself, reads and detects its
+//! own contiguous range of time steps (whole blocks, so ranks never share a
+//! storage chunk) on its own rayon pool, and sends only the centres to rank 0,
+//! which links all steps strictly in time order and alone writes and prints.
+//!
+//! Protocol (tags below). Start-up is collective: after opening the input
+//! (and rank 0's output check) all ranks agree whether anyone failed; if so,
+//! rank 0 reports the first failing rank's error and every rank stops
+//! cleanly. After that, a worker sends `PROGRESS` after each block while it
+//! detects, keeps its encoded blocks (centres only, see [`super::wire`]) and,
+//! once its range is done and rank 0 says `GO`, sends them as `BLOCK`s
+//! followed by `DONE` with its statistics; or `ERROR` with its one-line
+//! message as soon as it fails.
+//! Rank 0 links its own range as it goes, then each worker's blocks in rank
+//! order, watching all the while for `ERROR` from any rank: on one (or on an
+//! error of its own) it prints the message and calls `MPI_Abort`, so no rank
+//! can be left waiting. A worker's failure ends the job with exit code 5
+//! ([`crate::error::exit::MPI`]); rank 0's own with the error's usual code.
+//!
+//! Only the main thread of each rank calls MPI (`MPI_THREAD_FUNNELED`).
+
+use std::time::{Duration, Instant};
+
+use mpi::point_to_point::{Destination, MatchedReceiveVec, Source};
+use mpi::topology::{Communicator, SimpleCommunicator};
+use mpi::traits::CommunicatorCollectives;
+use mpi::Threading;
+
+use super::progress::Progress;
+use super::{
+    block_steps, open_input, plan_blocks, rayon_pool, run_local, split_blocks, track_meta, wire,
+    BlockTimes, LinkStage, MpiStats, RankStats, RunOutput,
+};
+use crate::config::{BackendKind, TrackConfig};
+use crate::error::{Error, Result};
+use crate::io::FieldReader;
+use crate::tracker::Tracker;
+
+const TAG_BLOCK: i32 = 1;
+const TAG_DONE: i32 = 2;
+const TAG_ERROR: i32 = 3;
+const TAG_PROGRESS: i32 = 4;
+const TAG_SETUP_ERROR: i32 = 5;
+const TAG_GO: i32 = 6;
+
+/// How long a rank sleeps when no message is waiting. Blocking MPI calls
+/// spin on a core (Open MPI polls), which would starve the ranks still
+/// detecting; waits that may be long poll with sleeps instead.
+const POLL: Duration = Duration::from_millis(1);
+
+/// Runs the job on all ranks of `MPI_COMM_WORLD`.
+pub fn run(
+    cfg: &TrackConfig,
+    tracker: &dyn Tracker,
+    preflight: &dyn Fn() -> Result<()>,
+) -> Result<Option<RunOutput>> {
+    let started = Instant::now();
+    let (universe, _) = mpi::initialize_with_threading(Threading::Funneled)
+        .ok_or_else(|| Error::Mpi("MPI was already initialised in this process".into()))?;
+    let world = universe.world();
+    let (size, rank) = (world.size() as usize, world.rank() as usize);
+    if size == 1 {
+        if !cfg.quiet {
+            eprintln!(
+                "stormtrack: --backend mpi with a single rank: running in this process on {} thread{} (like --backend rayon)",
+                cfg.threads,
+                if cfg.threads == 1 { "" } else { "s" }
+            );
+        }
+        preflight()?;
+        let mut out = run_local(cfg, tracker, BackendKind::Rayon)?;
+        out.stats.backend = Some(BackendKind::Mpi);
+        return Ok(Some(out));
+    }
+    let setup = setup(cfg, rank, preflight);
+    let reader = agree_on_setup(&world, setup)?;
+    let Some((reader, range)) = reader else {
+        return Ok(None);
+    };
+    let meta = reader.meta().clone();
+    let block = rank_block_steps(&meta, range.len(), size);
+    // Blocks cut at file and chunk boundaries, split further so every rank works.
+    let all = split_blocks(plan_blocks(reader.as_ref(), range.clone()), block);
+    let span = share(&all, size, rank);
+    let mine: Vec<_> = all
+        .iter()
+        .filter(|b| span.contains(&b.start))
+        .cloned()
+        .collect();
+    if rank != 0 {
+        crate::interrupt::set_quiet();
+        work(&world, reader, span.start, mine, cfg, tracker, started);
+        return Ok(None);
+    }
+    let progress = Progress::new(range.len(), !cfg.quiet);
+    let mut root = Root {
+        world: &world,
+        progress: &progress,
+        stage: LinkStage::new(tracker, &meta.grid),
+        ranks: Vec::with_capacity(size),
+    };
+    let first = span.start;
+    let own = rayon_pool::detect_blocks(reader, mine, cfg.threads, tracker, |d, t| {
+        root.progress.advance(d.steps.len());
+        root.stage.push_block(d, t, &meta);
+        root.poll_any()
+    });
+    if let Err(e) = own {
+        root.fail(e);
+    }
+    let own_stats = &root.stage.stats;
+    root.ranks.push(RankStats {
+        rank: 0,
+        first_step: first,
+        steps: own_stats.steps,
+        centres: own_stats.centres,
+        read: own_stats.read.as_secs_f64(),
+        detect: own_stats.detect.as_secs_f64(),
+        wall: started.elapsed().as_secs_f64(),
+    });
+    let waited = Instant::now();
+    let mut link_time = root.stage.stats.link;
+    for r in 1..size {
+        progress.message(format!("linking rank {r}"));
+        root.collect(r, &meta);
+    }
+    link_time = root.stage.stats.link - link_time;
+    let wait = waited.elapsed().saturating_sub(link_time);
+    progress.finish();
+    let Root { stage, ranks, .. } = root;
+    let (tracks, mut stats) = stage.finish(track_meta(cfg, &meta));
+    stats.read = Duration::from_secs_f64(ranks[0].read);
+    stats.detect = Duration::from_secs_f64(ranks[0].detect);
+    stats.backend = Some(BackendKind::Mpi);
+    stats.threads = cfg.threads;
+    stats.ranks = size;
+    stats.block_steps = block;
+    stats.mpi = Some(MpiStats::new(ranks, wait));
+    Ok(Some(RunOutput {
+        tracks,
+        meta,
+        stats,
+    }))
+}
+
+/// Opens the input on this rank (and checks the output on rank 0).
+fn setup(
+    cfg: &TrackConfig,
+    rank: usize,
+    preflight: &dyn Fn() -> Result<()>,
+) -> Result<(Box<dyn FieldReader>, std::ops::Range<usize>)> {
+    if rank == 0 {
+        preflight()?;
+    }
+    let reader = open_input(cfg)?;
+    let range = cfg.selection.resolve(reader.meta())?;
+    Ok((reader, range))
+}
+
+type Setup = (Box<dyn FieldReader>, std::ops::Range<usize>);
+
+/// Finds out collectively whether any rank failed to start. On rank 0, a
+/// failure becomes the error of the lowest failing rank; elsewhere `None`.
+fn agree_on_setup(world: &SimpleCommunicator, setup: Result<Setup>) -> Result<Option<Setup>> {
+    let (size, rank) = (world.size(), world.rank());
+    let mine = if setup.is_err() { rank } else { size };
+    let mut first_failed = size;
+    world.all_reduce_into(
+        &mine,
+        &mut first_failed,
+        mpi::collective::SystemOperation::min(),
+    );
+    if first_failed == size {
+        return setup.map(Some);
+    }
+    match (rank, setup) {
+        (0, Err(e)) => Err(e),
+        (0, Ok(_)) => {
+            let (bytes, _) = world
+                .process_at_rank(first_failed)
+                .receive_vec_with_tag::<u8>(TAG_SETUP_ERROR);
+            Err(remote_error(first_failed as usize, &bytes))
+        }
+        (r, Err(e)) if r == first_failed => {
+            world
+                .process_at_rank(0)
+                .send_with_tag(encode_error(&e).as_slice(), TAG_SETUP_ERROR);
+            Ok(None)
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Steps per block under MPI. A file chunked in time is read a whole chunk
+/// at a time, so no two ranks decompress the same chunk, unless there are
+/// fewer chunks than ranks: then each rank reads its share of a chunk. Other
+/// files get about four blocks per rank, so reading overlaps detection.
+fn rank_block_steps(meta: &crate::io::FieldMeta, steps: usize, size: usize) -> usize {
+    let block = block_steps(meta);
+    match meta.chunk_steps {
+        Some(_) if steps.div_ceil(block) >= size => block,
+        Some(_) => steps.div_ceil(size),
+        None => block.min(steps.div_ceil(4 * size)).max(1),
+    }
+}
+
+/// The contiguous share of `blocks` of `rank` among `size` ranks.
+fn share(blocks: &[std::ops::Range<usize>], size: usize, rank: usize) -> std::ops::Range<usize> {
+    let n = blocks.len();
+    let (a, b) = (rank * n / size, (rank + 1) * n / size);
+    if a == b {
+        let at = blocks
+            .get(a)
+            .map_or_else(|| blocks.last().map_or(0, |l| l.end), |x| x.start);
+        return at..at;
+    }
+    blocks[a].start..blocks[b - 1].end
+}
+
+/// A worker: detect its blocks, then send their centres, or an error.
+fn work(
+    world: &SimpleCommunicator,
+    reader: Box<dyn FieldReader>,
+    first_step: usize,
+    blocks: Vec<std::ops::Range<usize>>,
+    cfg: &TrackConfig,
+    tracker: &dyn Tracker,
+    started: Instant,
+) {
+    let root = world.process_at_rank(0);
+    let mut out = Vec::new();
+    let mut stats = RankStats {
+        rank: world.rank() as usize,
+        first_step,
+        ..RankStats::default()
+    };
+    let res = rayon_pool::detect_blocks(reader, blocks, cfg.threads, tracker, |d, t| {
+        stats.steps += d.steps.len();
+        stats.centres += d.steps.iter().map(|(c, _)| c.len()).sum::<usize>();
+        stats.read += t.read.as_secs_f64();
+        stats.detect += t.detect.as_secs_f64();
+        let steps = (d.steps.len() as u64).to_le_bytes();
+        root.send_with_tag(&steps[..], TAG_PROGRESS);
+        out.push(wire::encode(&d));
+        Ok(())
+    });
+    if let Err(e) = res {
+        root.send_with_tag(encode_error(&e).as_slice(), TAG_ERROR);
+        // Rank 0 aborts the job on an error; wait for that.
+        wait_for(&root, TAG_GO);
+        return;
+    }
+    // Sends complete only as rank 0 receives, after its own range and the
+    // ranks before this one: wait for its word without spinning.
+    wait_for(&root, TAG_GO);
+    for block in out {
+        root.send_with_tag(block.as_slice(), TAG_BLOCK);
+    }
+    stats.wall = started.elapsed().as_secs_f64();
+    let json = serde_json::to_vec(&stats).expect("plain statistics serialise");
+    root.send_with_tag(json.as_slice(), TAG_DONE);
+}
+
+/// Waits, sleeping between probes, for a message with `tag` from `from`.
+fn wait_for(from: &mpi::topology::Process<'_>, tag: i32) {
+    loop {
+        if let Some(m) = from.immediate_matched_probe_with_tag(tag) {
+            let _ = m.matched_receive_vec::<u8>();
+            return;
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
+/// Rank 0's state while it links.
+struct Root<'a> {
+    world: &'a SimpleCommunicator,
+    progress: &'a Progress,
+    stage: LinkStage,
+    ranks: Vec<RankStats>,
+}
+
+impl Root<'_> {
+    /// Handles progress notes and errors from any rank, without waiting.
+    fn poll_any(&mut self) -> Result<()> {
+        let any = self.world.any_process();
+        if let Some(m) = any.immediate_matched_probe_with_tag(TAG_ERROR) {
+            let (bytes, status) = m.matched_receive_vec::<u8>();
+            return Err(remote_error(status.source_rank() as usize, &bytes));
+        }
+        while let Some(m) = any.immediate_matched_probe_with_tag(TAG_PROGRESS) {
+            let (bytes, _) = m.matched_receive_vec::<u8>();
+            self.progress.advance(steps_of(&bytes));
+        }
+        Ok(())
+    }
+
+    /// Links rank `r`'s blocks, in order, until its `DONE`.
+    fn collect(&mut self, r: usize, meta: &crate::io::FieldMeta) {
+        let from = self.world.process_at_rank(r as i32);
+        from.send_with_tag(&[0u8][..], TAG_GO);
+        loop {
+            if let Err(e) = self.poll_any() {
+                self.fail(e);
+            }
+            // Any tag: messages from one rank are matched in the order sent.
+            let Some(m) = from.immediate_matched_probe() else {
+                std::thread::sleep(POLL);
+                continue;
+            };
+            let (bytes, status) = m.matched_receive_vec::<u8>();
+            match status.tag() {
+                TAG_BLOCK => match wire::decode(&bytes) {
+                    Some(d) => self.stage.push_block(d, BlockTimes::default(), meta),
+                    None => self.fail(Error::Mpi(format!(
+                        "rank {r} sent a malformed block of centres ({} bytes)",
+                        bytes.len()
+                    ))),
+                },
+                TAG_DONE => {
+                    let stats = serde_json::from_slice(&bytes).unwrap_or_default();
+                    self.ranks.push(stats);
+                    return;
+                }
+                TAG_PROGRESS => self.progress.advance(steps_of(&bytes)),
+                TAG_ERROR => self.fail(remote_error(r, &bytes)),
+                tag => self.fail(Error::Mpi(format!(
+                    "rank {r} sent an unknown message (tag {tag})"
+                ))),
+            }
+        }
+    }
+
+    /// Prints the error as the job's one line and aborts every rank.
+    fn fail(&self, e: Error) -> ! {
+        self.progress.finish();
+        let code = crate::cli::report(&anyhow::Error::from(e));
+        crate::interrupt::set_quiet();
+        self.world.abort(code)
+    }
+}
+
+/// An error as sent to rank 0: its one-line message.
+fn encode_error(e: &Error) -> Vec<u8> {
+    e.to_string().into_bytes()
+}
+
+/// The error rank 0 reports for another rank's failure.
+fn remote_error(rank: usize, bytes: &[u8]) -> Error {
+    Error::Mpi(format!("rank {rank}: {}", String::from_utf8_lossy(bytes)))
+}
+
+/// A count of steps as sent in `PROGRESS`.
+fn steps_of(bytes: &[u8]) -> usize {
+    bytes
+        .try_into()
+        .map_or(0, |b: [u8; 8]| u64::from_le_bytes(b) as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::blocks;
+
+    #[test]
+    fn shares_are_contiguous_whole_blocks() {
+        let b: Vec<_> = blocks(0..10, 3).collect(); // 0..3 3..6 6..9 9..10
+        assert_eq!(share(&b, 2, 0), 0..6);
+        assert_eq!(share(&b, 2, 1), 6..10);
+        assert_eq!(share(&b, 3, 0), 0..3);
+        assert_eq!(share(&b, 3, 1), 3..6);
+        assert_eq!(share(&b, 3, 2), 6..10);
+        let one: Vec<_> = blocks(0..2, 3).collect();
+        assert_eq!(share(&one, 3, 0), 0..0);
+        assert_eq!(share(&one, 3, 1), 0..0);
+        assert_eq!(share(&one, 3, 2), 0..2);
+    }
+}
