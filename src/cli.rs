@@ -29,6 +29,8 @@ pub struct Cli {
 pub enum Command {
     /// Detect and link centres in NetCDF or GRIB input and write tracks.
     Track(commands::track::TrackArgs),
+    /// Compare two IMILAST track files, whatever their track order (exit 0 agree, 1 differ, 2 error).
+    Compare(commands::compare::CompareArgs),
 }
 
 /// Runs the command line; returns the process exit code.
@@ -47,6 +49,7 @@ pub fn main() -> i32 {
     };
     let result = match cli.command {
         Command::Track(args) => commands::track::run(args),
+        Command::Compare(args) => commands::compare::run(args),
     };
     match result {
         Ok(code) => code,

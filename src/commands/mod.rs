@@ -1,3 +1,4 @@
 //! One module per subcommand: its clap arguments and how it runs.
 
+pub mod compare;
 pub mod track;
