@@ -186,8 +186,9 @@ pub struct Difference {
 pub enum DifferenceKind {
     /// Same centres, other tracks: the other file's track numbers.
     Relinked { other: Vec<String> },
-    /// No point of the track has a counterpart.
-    Missing { lat: f64, lon: f64 },
+    /// No point of the track has a counterpart; where the track starts
+    /// (`None` for a track without points).
+    Missing { start: Option<(f64, f64)> },
     /// Closest track in the other file and the first disagreeing point.
     Differs {
         other: String,
@@ -218,10 +219,15 @@ impl fmt::Display for Difference {
                 if o.len() == 1 { "" } else { "s" },
                 o.join(", ")
             ),
-            DifferenceKind::Missing { lat, lon } => write!(
+            DifferenceKind::Missing {
+                start: Some((lat, lon)),
+            } => write!(
                 f,
                 "no counterpart in {other} (starts at lat {lat:.2} lon {lon:.2})"
             ),
+            DifferenceKind::Missing { start: None } => {
+                write!(f, "no counterpart in {other} (an empty track)")
+            }
             DifferenceKind::Differs {
                 other: o,
                 time,
@@ -412,14 +418,19 @@ impl Comparison<'_> {
     /// Stage 1: the matched B track of each A track, and the tracks of A and
     /// B left over.
     fn match_tracks(&self) -> (Vec<Option<usize>>, Vec<usize>, Vec<usize>) {
-        let mut by_start: HashMap<Instant, Vec<usize>> = HashMap::new();
-        for tb in self.b.tracks.iter().filter(|t| !t.is_empty()) {
-            by_start.entry(tb.times()[0]).or_default().push(tb.index);
+        // Keyed by start time; tracks without points (which the IMILAST
+        // reader accepts) under None.
+        let mut by_start: HashMap<Option<Instant>, Vec<usize>> = HashMap::new();
+        for tb in self.b.tracks.iter() {
+            by_start
+                .entry(tb.times().first().copied())
+                .or_default()
+                .push(tb.index);
         }
         let mut used = vec![false; self.b.tracks.len()];
         let mut partner = vec![None; self.a.tracks.len()];
-        for ta in self.a.tracks.iter().filter(|t| !t.is_empty()) {
-            let Some(cands) = by_start.get(&ta.times()[0]) else {
+        for ta in self.a.tracks.iter() {
+            let Some(cands) = by_start.get(&ta.times().first().copied()) else {
                 continue;
             };
             let mut best: Option<(f64, usize)> = None;
@@ -428,7 +439,11 @@ impl Comparison<'_> {
                     continue;
                 }
                 let tb = self.track_b(ib);
-                let d = distance(&ta, 0, &tb, 0);
+                let d = if ta.is_empty() {
+                    0.0
+                } else {
+                    distance(&ta, 0, &tb, 0)
+                };
                 if self.within(d) && best.is_none_or(|(bd, _)| d < bd) && self.equivalent(&ta, &tb)
                 {
                     best = Some((d, ib));
@@ -535,10 +550,16 @@ impl Comparison<'_> {
         let base = |kind| Difference {
             side: which,
             track: mine.number(k).to_string(),
-            start: date(meta, t.times()[0]),
+            start: t
+                .times()
+                .first()
+                .map_or_else(|| "(no time)".into(), |&s| date(meta, s)),
             points: t.len(),
             kind,
         };
+        if t.is_empty() {
+            return base(DifferenceKind::Missing { start: None });
+        }
         if counterpart
             .iter()
             .enumerate()
@@ -565,8 +586,7 @@ impl Comparison<'_> {
             .map(|(&o, _)| o)
         else {
             return base(DifferenceKind::Missing {
-                lat: t.lats()[0],
-                lon: t.lons()[0],
+                start: Some((t.lats()[0], t.lons()[0])),
             });
         };
         let other = theirs.tracks.get(best).expect("track index in range");
@@ -795,6 +815,23 @@ mod tests {
         assert!(note.is_none());
         let vo = Tracks::from_tracks(TrackMeta::new("vo"), vec![vec![p(0, 0.0, 0.0, 9e9)]]);
         assert!(normalise_units(vo).1.is_none());
+    }
+
+    #[test]
+    fn empty_tracks_match_each_other() {
+        // Found by fuzzing: `90 1 0` (a track without points) made compare
+        // index its first point.
+        let mut a = sample();
+        a.insert(1, vec![]);
+        let r = compare(&side(a.clone()), &side(a.clone()), &tol());
+        assert!(r.passed());
+        assert_eq!(r.matched, 4);
+        let r = compare(&side(a), &side(sample()), &tol());
+        assert_eq!(r.unmatched, [vec![1], vec![]]);
+        assert_eq!(
+            r.differences[0].to_string(),
+            "A track 2 (0 points from (no time)): no counterpart in B (an empty track)"
+        );
     }
 
     #[test]
