@@ -33,6 +33,8 @@ pub enum Command {
     Convert(commands::convert::ConvertArgs),
     /// Show what the loader sees in NetCDF or GRIB files: variables, grid, time axis, level.
     Info(commands::info::InfoArgs),
+    /// Compare two IMILAST track files, whatever their track order (exit 0 agree, 1 differ, 2 error).
+    Compare(commands::compare::CompareArgs),
 }
 
 /// Runs the command line; returns the process exit code.
@@ -54,6 +56,7 @@ pub fn main() -> i32 {
         Command::Track(args) => commands::track::run(args),
         Command::Convert(args) => commands::convert::run(args),
         Command::Info(args) => commands::info::run(args),
+        Command::Compare(args) => commands::compare::run(args),
     };
     match result {
         Ok(code) => code,

@@ -165,6 +165,10 @@ fn julian_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
+/// Largest year (either sign) [`Calendar::instant`] accepts: beyond every
+/// [`Instant`] (about 2.9e11 years), small enough that no day count overflows.
+const MAX_YEAR: i64 = 1_000_000_000_000;
+
 /// First day of the Gregorian reform, 1582-10-15, as days from 1970-01-01.
 const REFORM_DAY: i64 = -141_427;
 
@@ -247,22 +251,32 @@ impl Calendar {
         }
     }
 
-    /// The instant of a date in this calendar; fails for dates the calendar lacks.
+    /// The instant of a date in this calendar; fails for dates the calendar
+    /// lacks (including 1582-10-05..14 in the mixed `standard` calendar, as
+    /// cftime) and for dates too far from 1970 for an [`Instant`].
     pub fn instant(self, dt: &DateTime) -> Result<Instant, TimeError> {
+        let in_reform_gap = self == Calendar::Standard
+            && (dt.year, dt.month) == (1582, 10)
+            && (5..15).contains(&dt.day);
         let valid = (1..=12).contains(&dt.month)
             && dt.day >= 1
             && dt.day <= self.days_in_month(dt.year, dt.month)
             && dt.hour < 24
             && dt.minute < 60
-            && dt.second < 60;
+            && dt.second < 60
+            && !in_reform_gap
+            && dt.year.abs() <= MAX_YEAR;
         if !valid {
             return Err(TimeError::NoSuchDate(dt.to_string(), self));
         }
-        let days = self.days(dt.year, dt.month, dt.day);
-        Ok(days * SECONDS_PER_DAY
-            + i64::from(dt.hour) * 3600
-            + i64::from(dt.minute) * 60
-            + i64::from(dt.second))
+        // i128: the day count of any year within MAX_YEAR fits an i64, but
+        // its seconds may not.
+        let days = i128::from(self.days(dt.year, dt.month, dt.day));
+        let seconds = days * i128::from(SECONDS_PER_DAY)
+            + i128::from(dt.hour) * 3600
+            + i128::from(dt.minute) * 60
+            + i128::from(dt.second);
+        Instant::try_from(seconds).map_err(|_| TimeError::NoSuchDate(dt.to_string(), self))
     }
 
     /// The calendar date of an instant.
@@ -415,7 +429,12 @@ mod tests {
         let before = c.instant(&dt(1582, 10, 4, 0)).unwrap();
         let after = c.instant(&dt(1582, 10, 15, 0)).unwrap();
         assert_eq!(after - before, 86_400);
-        assert!(c.instant(&dt(1582, 10, 10, 0)).is_ok()); // exists in the Julian branch
+        // 1582-10-05..14 do not exist (cftime agrees); they used to alias 10-15..24.
+        assert!(c.instant(&dt(1582, 10, 5, 0)).is_err());
+        assert!(c.instant(&dt(1582, 10, 14, 23)).is_err());
+        assert!(Calendar::ProlepticGregorian
+            .instant(&dt(1582, 10, 10, 0))
+            .is_ok());
         let u = TimeUnits::parse("days since 0001-01-01", c).unwrap();
         // 2000-01-01 is 730121 days after 0001-01-01 (Julian) in the mixed calendar.
         assert_eq!(c.date(u.decode(730_121.0).unwrap()), dt(2000, 1, 1, 0));
@@ -448,6 +467,22 @@ mod tests {
         assert_eq!((full.hour, full.minute, full.second), (6, 30, 15));
         assert!(parse_datetime("yesterday").is_err());
         assert!(parse_datetime("2025-12-01T06:00:00:00").is_err());
+    }
+
+    #[test]
+    fn extreme_years_are_errors_not_overflows() {
+        // Found by fuzzing: these overflowed (a panic in debug builds, a wrong
+        // instant in release).
+        for c in [Calendar::Standard, Calendar::NoLeap, Calendar::Day360] {
+            assert!(c.instant(&dt(i64::MAX, 1, 1, 0)).is_err());
+            assert!(c.instant(&dt(-MAX_YEAR - 1, 1, 1, 0)).is_err());
+            assert!(c.instant(&dt(MAX_YEAR, 12, 31, 23)).is_err());
+            for t in [i64::MAX, i64::MIN, i64::MIN + 1] {
+                assert_eq!(c.instant(&c.date(t)), Ok(t), "{c} {t}");
+            }
+        }
+        let big = parse_datetime("99999999999999999-01-01").unwrap();
+        assert!(Calendar::Standard.instant(&big).is_err());
     }
 
     #[test]

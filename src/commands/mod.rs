@@ -1,5 +1,6 @@
 //! One module per subcommand: its clap arguments and how it runs.
 
+pub mod compare;
 pub mod convert;
 pub mod info;
 pub mod track;

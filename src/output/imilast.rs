@@ -204,6 +204,8 @@ pub fn read_in(text: &str, calendar: Calendar) -> Result<Tracks, ParseError> {
     meta.calendar = calendar;
     let mut tracks: Vec<Vec<Point>> = Vec::new();
     let mut expected: Option<(String, usize)> = None;
+    // Whether points carry dates: all must, or none (a time-less file).
+    let mut dated: Option<bool> = None;
     for (n, line) in lines {
         let fields: Vec<&str> = line.split_whitespace().collect();
         match fields.first().copied() {
@@ -230,7 +232,11 @@ pub fn read_in(text: &str, calendar: Calendar) -> Result<Tracks, ParseError> {
                 let track = tracks
                     .last_mut()
                     .ok_or_else(|| err(n, "a point ('00') before any track ('90')".into()))?;
-                track.push(parse_point(&fields, &mut meta).map_err(|m| err(n, m))?);
+                let (point, has_date) = parse_point(&fields, &meta).map_err(|m| err(n, m))?;
+                if *dated.get_or_insert(has_date) != has_date {
+                    return Err(err(n, mixed_dates(has_date)));
+                }
+                track.push(point);
             }
             Some(other) => {
                 return Err(err(
@@ -242,12 +248,21 @@ pub fn read_in(text: &str, calendar: Calendar) -> Result<Tracks, ParseError> {
         }
     }
     check_count(&tracks, &expected).map_err(|m| err(text.lines().count(), m))?;
+    meta.time_known = dated.unwrap_or(true);
     Ok(Tracks::from_tracks(meta, tracks))
 }
 
 /// `00`, or a strict file's two-digit method code (never 90 or 99).
 fn is_point_code(code: &str) -> bool {
     code.len() == 2 && code.bytes().all(|b| b.is_ascii_digit()) && code < "90"
+}
+
+fn mixed_dates(has_date: bool) -> String {
+    if has_date {
+        "a point with a date in a file whose first point has none (0000 00 00): dates must be all given or all zero".into()
+    } else {
+        "a point without a date (0000 00 00) in a file whose first point has one: dates must be all given or all zero".into()
+    }
 }
 
 fn truncate(s: &str) -> String {
@@ -264,7 +279,8 @@ fn check_count(tracks: &[Vec<Point>], expected: &Option<(String, usize)>) -> Res
     }
 }
 
-fn parse_point(f: &[&str], meta: &mut TrackMeta) -> Result<Point, String> {
+/// A point and whether it has a date (`0000 00 00` means none).
+fn parse_point(f: &[&str], meta: &TrackMeta) -> Result<(Point, bool), String> {
     if f.len() < 11 {
         return Err(format!("a point line needs 11 fields, found {}", f.len()));
     }
@@ -284,8 +300,8 @@ fn parse_point(f: &[&str], meta: &mut TrackMeta) -> Result<Point, String> {
         int(6, "day")?,
         int(7, "hour")?,
     );
-    let time = if (year, month, day) == (0, 0, 0) {
-        meta.time_known = false;
+    let has_date = (year, month, day) != (0, 0, 0);
+    let time = if !has_date {
         0
     } else {
         let in_range = |v: i64, lo: i64, hi: i64| (lo..=hi).contains(&v);
@@ -299,12 +315,13 @@ fn parse_point(f: &[&str], meta: &mut TrackMeta) -> Result<Point, String> {
         let dt = DateTime::new(year, month as u32, day as u32, hour as u32);
         meta.calendar.instant(&dt).map_err(|e| e.to_string())?
     };
-    Ok(Point {
+    let point = Point {
         time,
         lon: num(8, "longitude")?,
         lat: num(9, "latitude")?,
         value: num(10, "value")?,
-    })
+    };
+    Ok((point, has_date))
 }
 
 #[cfg(test)]
@@ -418,6 +435,32 @@ mod tests {
             "{h}90 1 1\n95 1 1 2025120100 2025 12 01 00 1 2 3\n"
         ))
         .is_err());
+    }
+
+    #[test]
+    fn dates_are_all_given_or_all_zero() {
+        // Found by fuzzing: a mixed file read as time-less but kept the
+        // dated points' times, so writing it back lost them.
+        let h = "99 00,CycloneNo,StepNo,DateI10,Year,Month,Day,Time,LongE,LatN,MSL\n";
+        let undated = "00 1 1 0000000000 0000 00 00 00 1 2 3\n";
+        let dated = "00 1 2 2025120100 2025 12 01 00 1 2 3\n";
+        let e = read(&format!("{h}90 1 2\n{undated}{dated}")).unwrap_err();
+        assert_eq!(e.line, 4);
+        assert!(e.message.contains("all given or all zero"), "{}", e.message);
+        let e = read(&format!("{h}90 1 2\n{dated}{undated}")).unwrap_err();
+        assert!(
+            e.message.starts_with("a point without a date"),
+            "{}",
+            e.message
+        );
+        let t = read(&format!("{h}90 1 1\n{undated}")).unwrap();
+        assert!(!t.meta.time_known);
+        assert!(
+            read(&format!("{h}90 1 1\n{dated}"))
+                .unwrap()
+                .meta
+                .time_known
+        );
     }
 
     #[test]
