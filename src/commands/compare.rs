@@ -108,13 +108,7 @@ fn compare_files(args: &CompareArgs) -> anyhow::Result<i32> {
 
 /// Reads, parses and normalises one file.
 fn load(path: &Path) -> crate::Result<(Side, Option<String>)> {
-    let bytes = std::fs::read(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => Error::NotFound(path.to_path_buf()),
-        _ => Error::Unreadable {
-            path: path.to_path_buf(),
-            source: e,
-        },
-    })?;
+    let bytes = crate::io::read_file(path)?;
     let text = String::from_utf8(bytes).map_err(|e| {
         Error::input(
             path,

@@ -196,6 +196,12 @@ pub fn sniff(path: &Path) -> Result<FileFormat> {
     })
 }
 
+/// Reads a whole (small) file, with the loader's errors for a missing or
+/// unreadable one.
+pub fn read_file(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| open_error(path, e))
+}
+
 fn open_error(path: &Path, e: std::io::Error) -> Error {
     if e.kind() == std::io::ErrorKind::NotFound {
         Error::NotFound(path.to_path_buf())

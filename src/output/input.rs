@@ -80,13 +80,7 @@ pub fn read_tracks(
     format: Option<InputFormat>,
     calendar: Option<Calendar>,
 ) -> Result<(Tracks, InputFormat)> {
-    let bytes = std::fs::read(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => Error::NotFound(path.to_path_buf()),
-        _ => Error::Unreadable {
-            path: path.to_path_buf(),
-            source: e,
-        },
-    })?;
+    let bytes = crate::io::read_file(path)?;
     if bytes.is_empty() {
         return Err(Error::EmptyFile(path.to_path_buf()));
     }
