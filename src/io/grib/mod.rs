@@ -274,3 +274,6 @@ impl FieldReader for GribReader {
         decoded.into_iter().map(|r| r.map(Frame::F32)).collect()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -202,14 +202,69 @@ fn whole_minute(t: i64) -> Option<i64> {
     (t % 60 == 0).then_some(t)
 }
 
-fn grib1(b: &[u8]) -> Option<Header> {
-    let s1_len = u24(b, 8)?;
-    if s1_len < 28 {
-        return None;
+/// The GRIB 1 section 1 keys the scan reads (ecCodes key names in comments).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Grib1Keys {
+    pub table2_version: u8,             // table2Version (octet 4)
+    pub centre: u8,                     // centre (5)
+    pub indicator_of_parameter: u8,     // indicatorOfParameter (9)
+    pub indicator_of_type_of_level: u8, // indicatorOfTypeOfLevel (10)
+    pub level: u16,                     // octets 11-12 (level, or top and bottom of a layer)
+    pub year: i64,                      // dataDate, from yearOfCentury (13) and century (25)
+    pub month: u8,                      // 14
+    pub day: u8,                        // 15
+    pub hour: u8,                       // 16
+    pub minute: u8,                     // 17
+    pub unit_of_time_range: u8,         // unitOfTimeRange (18)
+    pub p1: u8,                         // P1 (19)
+    pub p2: u8,                         // P2 (20)
+    pub time_range_indicator: u8,       // timeRangeIndicator (21)
+}
+
+impl Grib1Keys {
+    pub fn of(s1: &[u8]) -> Option<Grib1Keys> {
+        if s1.len() < 28 {
+            return None;
+        }
+        Some(Grib1Keys {
+            table2_version: s1[3],
+            centre: s1[4],
+            indicator_of_parameter: s1[8],
+            indicator_of_type_of_level: s1[9],
+            level: u16_at(s1, 10)? as u16,
+            // Year 2000 is year 100 of the 20th century.
+            year: (i64::from(s1[24]) - 1) * 100 + i64::from(s1[12]),
+            month: s1[13],
+            day: s1[14],
+            hour: s1[15],
+            minute: s1[16],
+            unit_of_time_range: s1[17],
+            p1: s1[18],
+            p2: s1[19],
+            time_range_indicator: s1[20],
+        })
     }
-    let s1 = b.get(8..8 + s1_len)?;
+
+    /// Validity time, when the time range indicator is one handled here.
+    pub fn validity(&self) -> Option<i64> {
+        let reference = instant(self.year, self.month, self.day, self.hour, self.minute, 0)?;
+        let (p1, p2) = (i64::from(self.p1), i64::from(self.p2));
+        let step = match self.time_range_indicator {
+            0 => p1,
+            1 if p1 == 0 => 0,
+            10 => (p1 << 8) | p2,
+            2..=5 => p2,
+            _ => return None,
+        };
+        whole_minute(reference + step * unit_seconds(self.unit_of_time_range)?)
+    }
+}
+
+fn grib1(b: &[u8]) -> Option<Header> {
+    let s1 = b.get(8..8 + u24(b, 8)?)?;
+    let keys = Grib1Keys::of(s1)?;
     let gds: &[u8] = if s1[7] & 0x80 != 0 {
-        let at = 8 + s1_len;
+        let at = 8 + s1.len();
         b.get(at..at + u24(b, at)?)?
     } else {
         &[]
@@ -220,36 +275,128 @@ fn grib1(b: &[u8]) -> Option<Header> {
     signature.extend(gds);
     Some(Header {
         signature,
-        validity: grib1_validity(s1),
+        validity: keys.validity(),
     })
 }
 
-fn grib1_validity(s1: &[u8]) -> Option<i64> {
-    let year = (i64::from(s1[24]) - 1) * 100 + i64::from(s1[12]);
-    let reference = instant(year, s1[13], s1[14], s1[15], s1[16], 0)?;
-    let (p1, p2) = (i64::from(s1[18]), i64::from(s1[19]));
-    // Octet 21, time range indicator: where the validity time lies.
-    let step = match s1[20] {
-        0 => p1,
-        1 if p1 == 0 => 0,
-        10 => (p1 << 8) | p2,
-        2..=5 => p2,
-        _ => return None,
-    };
-    whole_minute(reference + step * unit_seconds(s1[17])?)
+/// The GRIB 2 section 1 and 4 keys the scan reads (ecCodes key names).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Grib2Keys {
+    /// year, month, day, hour, minute, second (section 1 octets 13-19).
+    pub reference: [i64; 6],
+    pub product_definition_template_number: u16,
+    pub parameter_category: u8,
+    pub parameter_number: u8,
+    pub indicator_of_unit_of_time_range: u8,
+    /// forecastTime (octets 19-22; sign and magnitude).
+    pub forecast_time: i64,
+    pub type_of_first_fixed_surface: u8,
+    pub scale_factor_of_first_fixed_surface: u8,
+    pub scaled_value_of_first_fixed_surface: u32,
+    /// Templates 4.8 and 4.11 only.
+    pub interval: Option<Interval>,
+}
+
+/// The statistical time range of product templates 4.8 and 4.11.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Interval {
+    /// yearOfEndOfOverallTimeInterval ... secondOfEndOfOverallTimeInterval.
+    pub end: [i64; 6],
+    pub number_of_time_range: u8,
+    pub indicator_of_unit_for_time_range: u8,
+    pub length_of_time_range: u32,
+}
+
+impl Grib2Keys {
+    pub fn of(s1: &[u8], s4: &[u8]) -> Option<Grib2Keys> {
+        if s1.len() < 21 || s4.len() < 34 {
+            return None;
+        }
+        let template = u16_at(s4, 7)? as u16;
+        let forecast = u32_at(s4, 18)? as i64;
+        let interval = match interval_end_at(template) {
+            Some(e) if s4.len() >= e + 19 => Some(Interval {
+                end: date_at(s4, e)?,
+                number_of_time_range: s4[e + 7],
+                indicator_of_unit_for_time_range: s4[e + 14],
+                length_of_time_range: u32_at(s4, e + 15)? as u32,
+            }),
+            Some(_) => return None,
+            None => None,
+        };
+        Some(Grib2Keys {
+            reference: date_at(s1, 12)?,
+            product_definition_template_number: template,
+            parameter_category: s4[9],
+            parameter_number: s4[10],
+            indicator_of_unit_of_time_range: s4[17],
+            forecast_time: if forecast & 0x8000_0000 != 0 {
+                -(forecast & 0x7fff_ffff)
+            } else {
+                forecast
+            },
+            type_of_first_fixed_surface: s4[22],
+            scale_factor_of_first_fixed_surface: s4[23],
+            scaled_value_of_first_fixed_surface: u32_at(s4, 24)? as u32,
+            interval,
+        })
+    }
+
+    /// Validity time, when the product template is one handled here.
+    pub fn validity(&self) -> Option<i64> {
+        if self.forecast_time < 0 {
+            return None;
+        }
+        let start = at(&self.reference)?
+            + self.forecast_time * unit_seconds(self.indicator_of_unit_of_time_range)?;
+        match (self.product_definition_template_number, &self.interval) {
+            (0 | 1, _) => whole_minute(start),
+            (_, Some(i)) if i.number_of_time_range == 1 => {
+                // One time range that ends where the template says it does.
+                let length = i64::from(i.length_of_time_range);
+                let end = start + length * unit_seconds(i.indicator_of_unit_for_time_range)?;
+                (Some(end) == at(&i.end))
+                    .then_some(end)
+                    .and_then(whole_minute)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A date of 7 octets: year (2), month, day, hour, minute, second.
+fn date_at(b: &[u8], i: usize) -> Option<[i64; 6]> {
+    let d = b.get(i..i + 7)?;
+    Some([
+        u16_at(d, 0)? as i64,
+        d[2].into(),
+        d[3].into(),
+        d[4].into(),
+        d[5].into(),
+        d[6].into(),
+    ])
+}
+
+fn at(d: &[i64; 6]) -> Option<i64> {
+    let small = |v: i64| u8::try_from(v).ok();
+    instant(
+        d[0],
+        small(d[1])?,
+        small(d[2])?,
+        small(d[3])?,
+        small(d[4])?,
+        small(d[5])?,
+    )
 }
 
 fn grib2(b: &[u8]) -> Option<Header> {
     let sections = grib2_sections(b)?;
     let (s1, s4) = (sections[1]?, sections[4]?);
-    if s1.len() < 19 || s4.len() < 34 {
-        return None;
-    }
-    let template = u16_at(s4, 7)?;
+    let keys = Grib2Keys::of(s1, s4)?;
     // Section 1 octets 13-19: reference time; section 4 octets 19-22:
     // forecast time; templates 4.8 and 4.11: end of the overall interval.
     let mut s4_mask = vec![(18, 22)];
-    if let Some(end) = interval_end_at(template) {
+    if let Some(end) = interval_end_at(keys.product_definition_template_number) {
         s4_mask.push((end, end + 7));
     }
     let mut signature = vec![2, b[6]];
@@ -260,48 +407,17 @@ fn grib2(b: &[u8]) -> Option<Header> {
     signature.extend(masked(s4, &s4_mask));
     Some(Header {
         signature,
-        validity: grib2_validity(s1, s4, template),
+        validity: keys.validity(),
     })
 }
 
 /// Where the end of the overall time interval starts in section 4 of the
 /// statistical product templates handled here.
-fn interval_end_at(template: usize) -> Option<usize> {
+fn interval_end_at(template: u16) -> Option<usize> {
     match template {
         8 => Some(34),
         11 => Some(37),
         _ => None,
-    }
-}
-
-fn grib2_validity(s1: &[u8], s4: &[u8], template: usize) -> Option<i64> {
-    let year = u16_at(s1, 12)? as i64;
-    let reference = instant(year, s1[14], s1[15], s1[16], s1[17], s1[18])?;
-    let forecast = u32_at(s4, 18)? as i64;
-    if forecast & 0x8000_0000 != 0 {
-        return None; // negative (sign bit set)
-    }
-    let start = reference + forecast * unit_seconds(s4[17])?;
-    match template {
-        0 | 1 => whole_minute(start),
-        _ => {
-            // One time range that ends where the template says it does.
-            let e = interval_end_at(template)?;
-            if *s4.get(e + 7)? != 1 {
-                return None;
-            }
-            let stated = instant(
-                u16_at(s4, e)? as i64,
-                s4[e + 2],
-                s4[e + 3],
-                s4[e + 4],
-                s4[e + 5],
-                s4[e + 6],
-            )?;
-            let length = u32_at(s4, e + 15)? as i64;
-            let end = start + length * unit_seconds(*s4.get(e + 14)?)?;
-            (end == stated).then_some(end).and_then(whole_minute)
-        }
     }
 }
 
@@ -396,7 +512,8 @@ mod tests {
 
     #[test]
     fn grib1_time_range_indicators() {
-        let t = |unit, p, tri| grib1_validity(&grib1_s1(21, 25, [12, 31, 18], unit, p, tri));
+        let t =
+            |unit, p, tri| Grib1Keys::of(&grib1_s1(21, 25, [12, 31, 18], unit, p, tri))?.validity();
         assert_eq!(t(1, [0, 0], 0), Some(at(2025, 12, 31, 18)));
         assert_eq!(t(1, [6, 0], 0), Some(at(2026, 1, 1, 0)));
         assert_eq!(t(2, [1, 0], 0), Some(at(2026, 1, 1, 18)));
@@ -409,9 +526,13 @@ mod tests {
         assert_eq!(t(1, [0, 12], 113), None, "unhandled indicator");
         assert_eq!(t(0, [30, 0], 0), None, "minutes are left to ecCodes");
         // Year 2000 is year 100 of the 20th century.
-        let y2k = grib1_validity(&grib1_s1(20, 100, [1, 1, 0], 1, [0, 0], 0));
+        let y2k = Grib1Keys::of(&grib1_s1(20, 100, [1, 1, 0], 1, [0, 0], 0))
+            .unwrap()
+            .validity();
         assert_eq!(y2k, Some(at(2000, 1, 1, 0)));
-        let bad_date = grib1_validity(&grib1_s1(21, 25, [2, 30, 0], 1, [0, 0], 0));
+        let bad_date = Grib1Keys::of(&grib1_s1(21, 25, [2, 30, 0], 1, [0, 0], 0))
+            .unwrap()
+            .validity();
         assert_eq!(bad_date, None);
     }
 

@@ -70,7 +70,7 @@ pub(super) fn scan(path: &Path) -> Result<Vec<Message>> {
 type Signatures = HashMap<Vec<u8>, Option<Message>>;
 
 /// The fast scan; None when the file needs the ecCodes scan.
-fn scan_raw(path: &Path, size: u64) -> Result<Option<Vec<Message>>> {
+pub(super) fn scan_raw(path: &Path, size: u64) -> Result<Option<Vec<Message>>> {
     let file = File::open(path).map_err(|e| Error::Unreadable {
         path: path.to_path_buf(),
         source: e,
@@ -162,7 +162,7 @@ fn same_bits(a: &[f64], b: &[f64]) -> bool {
 }
 
 /// The ecCodes scan: a handle per message, read from the file by ecCodes.
-fn scan_eccodes(path: &Path, size: u64) -> Result<Vec<Message>> {
+pub(super) fn scan_eccodes(path: &Path, size: u64) -> Result<Vec<Message>> {
     let mut handle = CodesHandle::new_from_file(path, ProductKind::GRIB)
         .map_err(|e| Error::input(path, format!("cannot open as GRIB: {}", codes_error(&e))))?;
     let mut out: Vec<Message> = Vec::new();

@@ -164,9 +164,9 @@ mod tests {
         assert_eq!(power(-2, 2.0), 0.25);
         assert_eq!(power(3, 10.0), 1000.0);
         assert_eq!(power(-1, 10.0), 0.1);
-        // Repeated division, not 0.01: the last bit differs.
-        assert_eq!(power(-2, 10.0), 0.1 / 10.0);
-        assert_ne!(power(-2, 10.0), 0.01);
+        // Repeated division, not the nearest float to 1e-6: the last bit differs.
+        assert_eq!(power(-6, 10.0), 0.1 / 10.0 / 10.0 / 10.0 / 10.0 / 10.0);
+        assert_ne!(power(-6, 10.0), 1e-6);
     }
 
     #[test]
