@@ -224,19 +224,21 @@ impl GribReader {
             .then(|| simple::Packing::of(&bytes))
             .flatten()
             .filter(|p| p.count == rows * cols && raw::check_structure(&bytes).is_ok());
-        let values = match native {
-            Some(p) => p.values_f64(&bytes),
-            None => decode_values(bytes, rows * cols)
-                .map_err(|e| corrupt(&self.meta.path, m.index, e))?,
+        let values: Vec<f32> = match native {
+            Some(p) => p.values_f32(&bytes),
+            None => {
+                let values = decode_values(bytes, rows * cols)
+                    .map_err(|e| corrupt(&self.meta.path, m.index, e))?;
+                if values.len() != rows * cols {
+                    return Err(corrupt(
+                        &self.meta.path,
+                        m.index,
+                        format!("{} values for a {rows} x {cols} grid", values.len()),
+                    ));
+                }
+                values.into_iter().map(|v| v as f32).collect()
+            }
         };
-        if values.len() != rows * cols {
-            return Err(corrupt(
-                &self.meta.path,
-                m.index,
-                format!("{} values for a {rows} x {cols} grid", values.len()),
-            ));
-        }
-        let values: Vec<f32> = values.into_iter().map(|v| v as f32).collect();
         Ok(if self.j_consecutive {
             Array2::from_shape_vec((cols, rows), values)
                 .expect("shape checked")

@@ -74,6 +74,15 @@ impl Packing {
 
     /// The values in float64, as ecCodes returns them.
     pub fn values_f64(&self, b: &[u8]) -> Vec<f64> {
+        self.map(b, |v| v)
+    }
+
+    /// The values in float64 rounded to float32.
+    pub fn values_f32(&self, b: &[u8]) -> Vec<f32> {
+        self.map(b, |v| v as f32)
+    }
+
+    fn map<T>(&self, b: &[u8], f: impl Fn(f64) -> T) -> Vec<T> {
         let (s, d, r) = (
             power(self.binary_scale, 2.0),
             power(-self.decimal_scale, 10.0),
@@ -81,7 +90,7 @@ impl Packing {
         );
         let mut out = Vec::with_capacity(self.count);
         let data = &b[self.data.clone()];
-        let scale = |x: u64| ((x as f64 * s) + r) * d;
+        let scale = |x: u64| f(((x as f64 * s) + r) * d);
         match self.bits {
             8 => out.extend(data[..self.count].iter().map(|&x| scale(x.into()))),
             16 => out.extend(
