@@ -45,11 +45,12 @@ pub fn detect_blocks(
     let (tx, rx) = sync_channel::<Read>(QUEUE_DEPTH);
     let (dtx, drx) = sync_channel::<Result<(Detected, BlockTimes)>>(DETECTED_DEPTH);
     let meta = &meta;
+    let pool = &pool;
     std::thread::scope(|scope| -> Result<()> {
         scope.spawn(move || {
             for b in plan {
                 let t = Instant::now();
-                let frames = reader.read(b.start, b.len());
+                let frames = pool.install(|| reader.read(b.start, b.len()));
                 let failed = frames.is_err();
                 if tx.send((b, frames, t.elapsed())).is_err() || failed {
                     break;
