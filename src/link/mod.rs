@@ -16,8 +16,10 @@
 //! argument above 1) and which numpy's `argmin` then prefers to any number:
 //! such pairs are kept as candidates too, so the reference's behaviour holds.
 
+pub mod index;
 pub mod numpy;
 
+use index::LatLonIndex;
 use numpy::{deg2rad_f32, numpy_cos_f32, svml_asin8_ha, DEGTORAD};
 
 use crate::detect::Centre;
@@ -333,61 +335,32 @@ impl SimpleLinker {
         // 1e-5 rad (64 m) of margin covers every rounding difference between the
         // prefilters and the exact distance, including float32 coordinates.
         let angle = (self.radius_km / EARTH_RADIUS_KM + 1e-5).min(std::f64::consts::PI);
-        let band = angle / DEGTORAD;
+        let search = angle / DEGTORAD;
         let reach2 = (2.0 * (angle / 2.0).sin()).powi(2);
+        let index = LatLonIndex::build(self.tails.iter().map(|t| (t.pos.lat, t.pos.lon)), search);
         let mut out = Candidates::with_rows(centres.len());
         for c in centres {
-            self.scan_band(
-                c,
-                c.lat - band,
-                c.lat + band,
-                &c.xyz,
-                reach2,
-                &mut out,
-                |d| d < self.radius_km || d.is_nan(),
-            );
+            let mut consider = |it: usize, target: &[f64; 3], reach2: f64, nan_only: bool| {
+                let t = &self.tails[it].pos;
+                if chord2(&t.xyz, target) > reach2 {
+                    return;
+                }
+                let d = distance(t, c);
+                if d.is_nan() || (!nan_only && d < self.radius_km) {
+                    out.push(it, d);
+                }
+            };
+            index.for_each_near(c.lat, c.lon, search, |it| {
+                consider(it, &c.xyz, reach2, false)
+            });
             // Exact antipodes, which the chord test above excludes.
             let anti = [-c.xyz[0], -c.xyz[1], -c.xyz[2]];
-            self.scan_band(
-                c,
-                -c.lat - 1e-6,
-                -c.lat + 1e-6,
-                &anti,
-                1e-12,
-                &mut out,
-                f64::is_nan,
-            );
+            index.for_each_near(-c.lat, c.lon + 180.0, 1e-6, |it| {
+                consider(it, &anti, 1e-12, true)
+            });
             out.end_row();
         }
         out
-    }
-
-    /// Adds to the current row the tails with latitude in `lo..=hi`, within
-    /// chord² `reach2` of `target`, whose exact distance passes `keep`.
-    #[allow(clippy::too_many_arguments)]
-    fn scan_band(
-        &self,
-        c: &Pos,
-        lo: f64,
-        hi: f64,
-        target: &[f64; 3],
-        reach2: f64,
-        out: &mut Candidates,
-        keep: impl Fn(f64) -> bool,
-    ) {
-        let start = self.tails.partition_point(|t| t.pos.lat < lo);
-        for (it, t) in self.tails.iter().enumerate().skip(start) {
-            if t.pos.lat > hi {
-                break;
-            }
-            if chord2(&t.pos.xyz, target) > reach2 {
-                continue;
-            }
-            let d = distance(&t.pos, c);
-            if keep(d) {
-                out.push(it, d);
-            }
-        }
     }
 
     /// The tracks linked so far.
