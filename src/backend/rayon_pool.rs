@@ -31,12 +31,13 @@ pub fn run(
         .thread_name(|i| format!("stormtrack-detect-{i}"))
         .build()
         .map_err(|e| Error::Usage(format!("cannot start {threads} threads: {e}")))?;
+    let pool = &pool;
     let (tx, rx) = sync_channel::<(Range<usize>, Result<Vec<Frame>>, Duration)>(QUEUE_DEPTH);
     std::thread::scope(|scope| -> Result<()> {
         scope.spawn(move || {
             for b in plan {
                 let t = Instant::now();
-                let frames = reader.read(b.start, b.len());
+                let frames = pool.install(|| reader.read(b.start, b.len()));
                 let failed = frames.is_err();
                 if tx.send((b, frames, t.elapsed())).is_err() || failed {
                     break;

@@ -14,6 +14,7 @@ use netcdf::{AttributeValue, Variable};
 
 use super::aliases::{self, Axis};
 use super::cf::{Decoding, PackAttr, Stored};
+use super::hdf5_chunks::{self, ChunkedVar};
 use super::{check_times, fmt_value, list, FieldMeta, FieldReader, FileFormat, VariableRequest};
 use crate::error::{Error, Result};
 use crate::field::{Frame, ValueType};
@@ -37,6 +38,8 @@ pub struct NetcdfReader {
     roles: Vec<Role>,
     decoding: Decoding,
     meta: FieldMeta,
+    /// Direct chunk reads of a NetCDF-4 variable, when its storage allows.
+    direct: Option<ChunkedVar>,
 }
 
 impl std::fmt::Debug for NetcdfReader {
@@ -224,6 +227,20 @@ fn open_file(path: &Path) -> Result<netcdf::File> {
     })
 }
 
+/// The direct chunk reader of `var`, if its type and storage allow one.
+fn direct_var(path: &Path, var: &Variable<'_>, roles: &[Role]) -> Option<ChunkedVar> {
+    use netcdf::types::{FloatType, IntType, NcVariableType};
+    let kind = match var.vartype() {
+        NcVariableType::Float(FloatType::F32) => hdf5_chunks::Kind::F32,
+        NcVariableType::Float(FloatType::F64) => hdf5_chunks::Kind::F64,
+        NcVariableType::Int(IntType::I16) => hdf5_chunks::Kind::I16,
+        _ => return None,
+    };
+    let dims: Vec<usize> = var.dimensions().iter().map(|d| d.len()).collect();
+    let time_axis = roles.iter().position(|r| *r == Role::Time);
+    ChunkedVar::open(path, &var.name(), &dims, kind, time_axis)
+}
+
 /// A dimension of the variable and what we know of its coordinate.
 struct DimInfo {
     name: String,
@@ -312,10 +329,26 @@ fn curvilinear_grid(file: &netcdf::File, var: &Variable<'_>, dims: &[DimInfo]) -
 impl NetcdfReader {
     /// Opens `path` (already recognised as `format`) and resolves `request`.
     pub fn open(path: &Path, format: FileFormat, request: &VariableRequest) -> Result<Self> {
+        Self::open_with(path, format, request, hdf5_chunks::enabled_by_env())
+    }
+
+    /// As [`NetcdfReader::open`], choosing whether NetCDF-4 chunks may be
+    /// read directly (see [`hdf5_chunks`]) or everything goes through netCDF.
+    pub fn open_with(
+        path: &Path,
+        format: FileFormat,
+        request: &VariableRequest,
+        direct: bool,
+    ) -> Result<Self> {
         let file = open_file(path)?;
-        let (var_name, roles, decoding, meta) = {
+        let (var_name, roles, decoding, meta, direct) = {
             let var = find_variable(&file, path, &request.name)?;
-            Self::resolve(&file, path, format, &var, request)?
+            let (var_name, roles, decoding, meta) =
+                Self::resolve(&file, path, format, &var, request)?;
+            let direct = (direct && format == FileFormat::Netcdf4)
+                .then(|| direct_var(path, &var, &roles))
+                .flatten();
+            (var_name, roles, decoding, meta, direct)
         };
         Ok(NetcdfReader {
             file,
@@ -323,7 +356,14 @@ impl NetcdfReader {
             roles,
             decoding,
             meta,
+            direct,
         })
+    }
+
+    /// Blocks read by direct chunk reads so far, and chunks they decoded
+    /// (zeros when that path is off).
+    pub fn direct_stats(&self) -> (usize, usize) {
+        self.direct.as_ref().map_or((0, 0), ChunkedVar::stats)
     }
 
     #[allow(clippy::type_complexity)]
@@ -591,12 +631,15 @@ impl NetcdfReader {
     }
 
     /// Reads raw values of the block as `T` in the variable's dimension order.
-    fn read_raw<T: netcdf::NcTypeDescriptor + Copy>(
-        &self,
+    fn read_raw<T: netcdf::NcTypeDescriptor + hdf5_chunks::Sample>(
+        &mut self,
         ext: &[Range<usize>],
         start: usize,
         count: usize,
     ) -> Result<Vec<T>> {
+        if let Some(values) = self.direct.as_mut().and_then(|d| d.read::<T>(ext)) {
+            return Ok(values);
+        }
         let var = self
             .file
             .variable(&self.var_name)
