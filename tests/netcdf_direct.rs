@@ -137,6 +137,8 @@ struct Spec {
     unlimited: bool,
     level: bool,
     big_endian: bool,
+    /// Store (time, longitude, latitude) instead of (time, latitude, longitude).
+    lon_first: bool,
     /// `(step, lat range, lon range)` written; everything when empty.
     writes: Vec<(usize, Range<usize>, Range<usize>)>,
 }
@@ -156,6 +158,7 @@ impl Spec {
             unlimited: false,
             level: false,
             big_endian: false,
+            lon_first: false,
             writes: Vec::new(),
         }
     }
@@ -189,7 +192,11 @@ fn write_spec(path: &Path, spec: &Spec) {
     }
     f.add_dimension("latitude", NLAT).unwrap();
     f.add_dimension("longitude", NLON).unwrap();
-    dims.extend(["latitude", "longitude"]);
+    if spec.lon_first {
+        dims.extend(["longitude", "latitude"]);
+    } else {
+        dims.extend(["latitude", "longitude"]);
+    }
     let mut t = f.add_variable::<f64>("time", &["time"]).unwrap();
     t.put_attribute("units", "hours since 2000-01-01 00:00:00")
         .unwrap();
@@ -256,16 +263,25 @@ fn write_spec(path: &Path, spec: &Spec) {
     };
     let mut v = f.variable_mut("msl").unwrap();
     for (t, lat, lon) in writes {
-        let vals: Vec<f64> = lat
-            .clone()
-            .flat_map(|i| lon.clone().map(move |j| value(t, i, j)))
-            .collect();
+        let vals: Vec<f64> = if spec.lon_first {
+            lon.clone()
+                .flat_map(|j| lat.clone().map(move |i| value(t, i, j)))
+                .collect()
+        } else {
+            lat.clone()
+                .flat_map(|i| lon.clone().map(move |j| value(t, i, j)))
+                .collect()
+        };
         let mut ext = Vec::with_capacity(4);
         ext.push(t..t + 1);
         if spec.level {
             ext.push(0..1);
         }
-        ext.extend([lat, lon]);
+        if spec.lon_first {
+            ext.extend([lon, lat]);
+        } else {
+            ext.extend([lat, lon]);
+        }
         if spec.packed {
             let raw: Vec<i16> = vals
                 .iter()
@@ -363,6 +379,25 @@ fn each_chunk_is_decoded_once_when_blocks_are_shorter_than_chunks() {
         }
         assert_eq!(r.direct_stats(), (schedule.len(), 4 * 2 * 3));
     }
+}
+
+#[test]
+fn longitude_before_latitude() {
+    // Values are rearranged after the read: the direct path serves a block.
+    let mut s = Spec::new(&[3, 12, 7]);
+    s.lon_first = true;
+    check_spec("lon_lat", &s, Expect::All);
+    s.packed = true;
+    check_spec("lon_lat_packed", &s, Expect::All);
+    // And the frames are those of the same field stored latitude first.
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.nc"), dir.path().join("b.nc"));
+    write_spec(&a, &s);
+    s.lon_first = false;
+    s.chunks = vec![3, 7, 12];
+    write_spec(&b, &s);
+    let all = vec![0..STEPS / 2, STEPS / 2..STEPS];
+    assert!(read(&a, "msl", true, &all, None).0 == read(&b, "msl", true, &all, None).0);
 }
 
 #[test]

@@ -230,6 +230,7 @@ pub struct ChunkedVar {
     served: usize,
     /// Chunks read and decoded (idem).
     decoded: AtomicUsize,
+    spare: Spare,
 }
 
 /// Closes an HDF5 id of the given kind when dropped.
@@ -316,6 +317,7 @@ impl ChunkedVar {
                 cache: RowCache::default(),
                 served: 0,
                 decoded: AtomicUsize::new(0),
+                spare: Spare::default(),
             })
         }
     }
@@ -328,6 +330,18 @@ impl ChunkedVar {
     /// Reads the hyperslab `ext` (one range per dimension) in row-major order,
     /// or `None` when this block must be read through netCDF instead.
     pub fn read<T: Sample>(&mut self, ext: &[Range<usize>]) -> Option<Vec<T>> {
+        self.read_parts(ext, 1)?.pop()
+    }
+
+    /// As [`ChunkedVar::read`], with the values cut into `parts` vectors of
+    /// equal length (frames, when the leading dimension is time), so that
+    /// they need not be copied again. Each part must hold whole rows of the
+    /// last dimension.
+    pub fn read_parts<T: Sample>(
+        &mut self,
+        ext: &[Range<usize>],
+        parts: usize,
+    ) -> Option<Vec<Vec<T>>> {
         if ext.len() != self.extent.len()
             || ext.iter().zip(&self.extent).any(|(r, &e)| r.end > e)
             || ext.iter().any(|r| r.is_empty())
@@ -348,8 +362,17 @@ impl ChunkedVar {
             self.cache.chunks.clear();
         }
         let len: usize = ext.iter().map(|r| r.len()).product();
-        let mut out = vec![T::default(); len];
-        let dst = SharedOut(out.as_mut_ptr(), len);
+        let row = ext.last().map_or(1, |r| r.len());
+        if parts == 0 || len % parts != 0 || (len / parts) % row != 0 {
+            return None;
+        }
+        let mut out: Vec<Vec<T>> = (0..parts)
+            .map(|_| vec![T::default(); len / parts])
+            .collect();
+        let dst = SharedOut {
+            parts: out.iter_mut().map(|p| p.as_mut_ptr()).collect(),
+            part_len: len / parts,
+        };
         let task = |c: &Vec<usize>| -> Option<Option<(Vec<usize>, Arc<Decoded>)>> {
             let data = match self.cache.chunks.get(c) {
                 Some(d) => Some(Arc::clone(d)),
@@ -359,8 +382,13 @@ impl ChunkedVar {
                 Some(d) => self.scatter(c, d, ext, &dst)?,
                 None => self.scatter_fill(c, ext, &dst)?,
             }
-            let keep = keep_row.is_some_and(|(t, row)| c[t] == row);
-            Some(data.filter(|_| keep).map(|d| (c.clone(), d)))
+            if keep_row.is_some_and(|(t, row)| c[t] == row) {
+                return Some(data.map(|d| (c.clone(), d)));
+            }
+            if let Some(d) = data.and_then(|d| Arc::try_unwrap(d).ok()) {
+                self.spare.put(d.bytes);
+            }
+            Some(None)
         };
         let kept: Vec<Option<(Vec<usize>, Arc<Decoded>)>> =
             if rayon::current_thread_index().is_some() {
@@ -438,7 +466,7 @@ impl ChunkedVar {
             if addr == HADDR_UNDEF || size == 0 {
                 return Some(None);
             }
-            let mut raw = vec![0u8; size as usize];
+            let mut raw = self.spare.take(size as usize);
             // SAFETY: `raw` holds the chunk's stored size, as HDF5 reported it.
             let rc = unsafe {
                 H5Dread_chunk(
@@ -456,7 +484,15 @@ impl ChunkedVar {
         };
         let want = self.chunk_elems() * self.kind.size();
         self.decoded.fetch_add(1, Ordering::Relaxed);
-        decode(raw, mask, &self.filters, want, self.kind.size()).map(Some)
+        decode(
+            raw,
+            mask,
+            &self.filters,
+            want,
+            self.kind.size(),
+            &self.spare,
+        )
+        .map(Some)
     }
 
     /// Copies the part of chunk `origin` (decoded `data`) inside `ext` into
@@ -550,20 +586,60 @@ impl ChunkedVar {
     }
 }
 
-/// The block being filled by parallel tasks.
-struct SharedOut<T>(*mut T, usize);
+/// The block being filled by parallel tasks: `parts` buffers of `part_len`
+/// elements, addressed as one.
+struct SharedOut<T> {
+    parts: Vec<*mut T>,
+    part_len: usize,
+}
 
 // SAFETY: tasks write disjoint element ranges (chunks partition the block).
 unsafe impl<T: Send> Send for SharedOut<T> {}
 unsafe impl<T: Send> Sync for SharedOut<T> {}
 
 impl<T> SharedOut<T> {
+    /// Elements `start..start + n` of the block, which must lie in one part.
+    ///
     /// # Safety
     /// No two live slices may overlap.
     #[allow(clippy::mut_from_ref)]
     unsafe fn slice(&self, start: usize, n: usize) -> &mut [T] {
-        assert!(start + n <= self.1, "run inside the block");
-        std::slice::from_raw_parts_mut(self.0.add(start), n)
+        let (part, off) = (start / self.part_len, start % self.part_len);
+        assert!(
+            part < self.parts.len() && off + n <= self.part_len,
+            "run inside one part of the block"
+        );
+        std::slice::from_raw_parts_mut(self.parts[part].add(off), n)
+    }
+}
+
+/// Byte buffers of decoded chunks kept for reuse: fresh large allocations
+/// are page-faulted in by the kernel, which costs as much as a fast inflate.
+#[derive(Debug, Default)]
+struct Spare(std::sync::Mutex<Vec<Vec<u8>>>);
+
+/// Most bytes [`Spare`] keeps.
+const SPARE_BYTES: usize = 128 << 20;
+
+impl Spare {
+    /// A buffer of `len` bytes (contents unspecified).
+    fn take(&self, len: usize) -> Vec<u8> {
+        let found = self.0.lock().ok().and_then(|mut v| {
+            let i = v.iter().position(|b| b.capacity() >= len)?;
+            Some(v.swap_remove(i))
+        });
+        let mut buf = found.unwrap_or_default();
+        buf.resize(len, 0);
+        buf
+    }
+
+    fn put(&self, buf: Vec<u8>) {
+        if let Ok(mut v) = self.0.lock() {
+            let held: usize = v.iter().map(Vec::capacity).sum();
+            if held + buf.capacity() <= SPARE_BYTES {
+                v.push(buf);
+            }
+        }
     }
 }
 
@@ -691,6 +767,7 @@ fn decode(
     filters: &[Filter],
     want: usize,
     elem: usize,
+    spare: &Spare,
 ) -> Option<Decoded> {
     let applied: Vec<Filter> = filters
         .iter()
@@ -704,7 +781,11 @@ fn decode(
     for (i, f) in applied.iter().enumerate().rev() {
         buf = match *f {
             // Room for checksums of filters applied before deflate.
-            Filter::Deflate => inflate(&buf, want + 4 * filters.len())?,
+            Filter::Deflate => {
+                let out = inflate(&buf, spare.take(want + 4 * filters.len()))?;
+                spare.put(buf);
+                out
+            }
             Filter::Shuffle(size) if i == 0 && size == elem && buf.len() == want => {
                 planar = size > 1;
                 buf
@@ -716,13 +797,12 @@ fn decode(
     (buf.len() == want).then_some(Decoded { bytes: buf, planar })
 }
 
-/// Inflates a zlib stream of at most `cap` bytes.
-fn inflate(input: &[u8], cap: usize) -> Option<Vec<u8>> {
+/// Inflates a zlib stream into `out` (as long as the most it may hold).
+fn inflate(input: &[u8], mut out: Vec<u8>) -> Option<Vec<u8>> {
     thread_local! {
         static INFLATER: std::cell::RefCell<libdeflater::Decompressor> =
             std::cell::RefCell::new(libdeflater::Decompressor::new());
     }
-    let mut out = vec![0u8; cap];
     let n = INFLATER
         .with(|d| d.borrow_mut().zlib_decompress(input, &mut out))
         .ok()?;

@@ -657,6 +657,47 @@ impl NetcdfReader {
         })
     }
 
+    /// Frames straight from the direct chunk reader, without an intermediate
+    /// block, when the variable's dimensions are in (time, ..., lat, lon)
+    /// order (other dimensions are of length 1 here).
+    fn read_direct_frames(&mut self, ext: &[Range<usize>], count: usize) -> Option<Vec<Frame>> {
+        let direct = self.direct.as_mut()?;
+        let order: Vec<Role> = self
+            .roles
+            .iter()
+            .copied()
+            .filter(|r| !matches!(r, Role::Fixed(_)))
+            .collect();
+        if order != [Role::Time, Role::Lat, Role::Lon] && order != [Role::Lat, Role::Lon] {
+            return None;
+        }
+        let shape = (self.meta.grid.rows(), self.meta.grid.cols());
+        fn framed<T>(shape: (usize, usize), v: Vec<T>) -> Array2<T> {
+            Array2::from_shape_vec(shape, v).expect("frame shape")
+        }
+        let decoding = &self.decoding;
+        if decoding.is_identity() && decoding.stored == Stored::Float32 {
+            let parts = direct.read_parts::<f32>(ext, count)?;
+            return Some(
+                parts
+                    .into_iter()
+                    .map(|v| Frame::F32(framed(shape, v)))
+                    .collect(),
+            );
+        }
+        let parts = direct.read_parts::<f64>(ext, count)?;
+        Some(
+            parts
+                .into_iter()
+                .map(|raw| match decoding.target {
+                    ValueType::F32 => Frame::F32(framed(shape, decoding.decode_f32(&raw))),
+                    ValueType::F64 if decoding.is_identity() => Frame::F64(framed(shape, raw)),
+                    ValueType::F64 => Frame::F64(framed(shape, decoding.decode_f64(&raw))),
+                })
+                .collect(),
+        )
+    }
+
     /// Rearranges a block read in file order into `count` frames of `(lat, lon)`.
     fn to_frames<T: Clone>(
         &self,
@@ -694,8 +735,11 @@ impl NetcdfReader {
         (0..count)
             .map(|i| {
                 let frame = arr.index_axis(NdAxis(0), i);
+                // Row-major whatever the file's dimension order (a transposed
+                // view cannot be reshaped in place).
                 let frame = frame
-                    .to_owned()
+                    .as_standard_layout()
+                    .into_owned()
                     .into_shape_with_order((rows, cols))
                     .expect("frame shape");
                 wrap(frame)
@@ -712,6 +756,9 @@ impl FieldReader for NetcdfReader {
     fn read(&mut self, start: usize, count: usize) -> Result<Vec<Frame>> {
         super::hdf5_quiet::quiet_hdf5_errors();
         let ext = self.extents(start, count);
+        if let Some(frames) = self.read_direct_frames(&ext, count) {
+            return Ok(frames);
+        }
         if self.decoding.is_identity() && self.decoding.stored == Stored::Float32 {
             let raw = self.read_raw::<f32>(&ext, start, count)?;
             return Ok(self.to_frames(raw, &ext, count, Frame::F32));
