@@ -24,11 +24,18 @@
 //! called inside one, and on the calling thread otherwise, so the backend's
 //! `--threads` decides.
 //!
-//! Memory: a block's chunks are decoded, copied into the block and dropped one
-//! by one. When a block ends inside a time chunk (a chunk longer than a block),
-//! the decoded chunks of that last time row are kept for the next block so each
-//! chunk is inflated once; a row is kept only up to [`ROW_CACHE_BYTES`], beyond
-//! which it is decoded again for each block, as netCDF's own chunk cache would.
+//! Memory: a block's chunks are decoded, copied into the block's frames and
+//! dropped (or recycled, up to 128 MiB) one by one, so a read holds the frames
+//! plus about one compressed and one decoded chunk per thread. When a block
+//! ends inside a time chunk (chunks longer in time than the backends' blocks:
+//! more than 512 MiB of frames, or a selection starting mid-chunk), the decoded
+//! chunks of that last time row are kept for the next block, so that each chunk
+//! is inflated once rather than once per block. HDF5 (and so netCDF) must hold
+//! a whole decoded chunk to return any part of it, so keeping one chunk costs
+//! no more at peak than netCDF's own reads; a row of chunks is kept up to
+//! [`ROW_CACHE_BYTES`] and beyond that decoded again for each block, which is
+//! what netCDF does with its default chunk cache. Only a streaming inflate
+//! could go below one chunk; it is not done here.
 
 use std::collections::HashMap;
 use std::ffi::CString;
@@ -58,7 +65,7 @@ use hdf5_metno_sys::h5z::{H5Z_FILTER_DEFLATE, H5Z_FILTER_FLETCHER32, H5Z_FILTER_
 use rayon::prelude::*;
 
 /// Largest time row of decoded chunks kept between two blocks.
-pub const ROW_CACHE_BYTES: usize = 1 << 30;
+pub const ROW_CACHE_BYTES: usize = 2 << 30;
 
 /// Environment switch: `STORMTRACK_NETCDF_DIRECT=0` reads everything through
 /// netCDF (troubleshooting).
