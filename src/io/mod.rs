@@ -12,6 +12,7 @@ pub mod cf;
 mod classic;
 pub mod grib;
 mod grib_log;
+pub mod hdf5_chunks;
 pub mod hdf5_quiet;
 pub mod inputs;
 pub mod inventory;

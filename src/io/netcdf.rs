@@ -14,6 +14,7 @@ use netcdf::{AttributeValue, Variable};
 
 use super::aliases::{self, Axis};
 use super::cf::{Decoding, PackAttr, Stored};
+use super::hdf5_chunks::{self, ChunkedVar};
 use super::{check_times, fmt_value, list, FieldMeta, FieldReader, FileFormat, VariableRequest};
 use crate::error::{Error, Result};
 use crate::field::{Frame, ValueType};
@@ -37,6 +38,8 @@ pub struct NetcdfReader {
     roles: Vec<Role>,
     decoding: Decoding,
     meta: FieldMeta,
+    /// Direct chunk reads of a NetCDF-4 variable, when its storage allows.
+    direct: Option<ChunkedVar>,
 }
 
 impl std::fmt::Debug for NetcdfReader {
@@ -224,6 +227,20 @@ fn open_file(path: &Path) -> Result<netcdf::File> {
     })
 }
 
+/// The direct chunk reader of `var`, if its type and storage allow one.
+fn direct_var(path: &Path, var: &Variable<'_>, roles: &[Role]) -> Option<ChunkedVar> {
+    use netcdf::types::{FloatType, IntType, NcVariableType};
+    let kind = match var.vartype() {
+        NcVariableType::Float(FloatType::F32) => hdf5_chunks::Kind::F32,
+        NcVariableType::Float(FloatType::F64) => hdf5_chunks::Kind::F64,
+        NcVariableType::Int(IntType::I16) => hdf5_chunks::Kind::I16,
+        _ => return None,
+    };
+    let dims: Vec<usize> = var.dimensions().iter().map(|d| d.len()).collect();
+    let time_axis = roles.iter().position(|r| *r == Role::Time);
+    ChunkedVar::open(path, &var.name(), &dims, kind, time_axis)
+}
+
 /// A dimension of the variable and what we know of its coordinate.
 struct DimInfo {
     name: String,
@@ -312,10 +329,26 @@ fn curvilinear_grid(file: &netcdf::File, var: &Variable<'_>, dims: &[DimInfo]) -
 impl NetcdfReader {
     /// Opens `path` (already recognised as `format`) and resolves `request`.
     pub fn open(path: &Path, format: FileFormat, request: &VariableRequest) -> Result<Self> {
+        Self::open_with(path, format, request, hdf5_chunks::enabled_by_env())
+    }
+
+    /// As [`NetcdfReader::open`], choosing whether NetCDF-4 chunks may be
+    /// read directly (see [`hdf5_chunks`]) or everything goes through netCDF.
+    pub fn open_with(
+        path: &Path,
+        format: FileFormat,
+        request: &VariableRequest,
+        direct: bool,
+    ) -> Result<Self> {
         let file = open_file(path)?;
-        let (var_name, roles, decoding, meta) = {
+        let (var_name, roles, decoding, meta, direct) = {
             let var = find_variable(&file, path, &request.name)?;
-            Self::resolve(&file, path, format, &var, request)?
+            let (var_name, roles, decoding, meta) =
+                Self::resolve(&file, path, format, &var, request)?;
+            let direct = (direct && format == FileFormat::Netcdf4)
+                .then(|| direct_var(path, &var, &roles))
+                .flatten();
+            (var_name, roles, decoding, meta, direct)
         };
         Ok(NetcdfReader {
             file,
@@ -323,7 +356,14 @@ impl NetcdfReader {
             roles,
             decoding,
             meta,
+            direct,
         })
+    }
+
+    /// Blocks read by direct chunk reads so far, and chunks they decoded
+    /// (zeros when that path is off).
+    pub fn direct_stats(&self) -> (usize, usize) {
+        self.direct.as_ref().map_or((0, 0), ChunkedVar::stats)
     }
 
     #[allow(clippy::type_complexity)]
@@ -591,12 +631,15 @@ impl NetcdfReader {
     }
 
     /// Reads raw values of the block as `T` in the variable's dimension order.
-    fn read_raw<T: netcdf::NcTypeDescriptor + Copy>(
-        &self,
+    fn read_raw<T: netcdf::NcTypeDescriptor + hdf5_chunks::Sample>(
+        &mut self,
         ext: &[Range<usize>],
         start: usize,
         count: usize,
     ) -> Result<Vec<T>> {
+        if let Some(values) = self.direct.as_mut().and_then(|d| d.read::<T>(ext)) {
+            return Ok(values);
+        }
         let var = self
             .file
             .variable(&self.var_name)
@@ -612,6 +655,47 @@ impl NetcdfReader {
                 ),
             )
         })
+    }
+
+    /// Frames straight from the direct chunk reader, without an intermediate
+    /// block, when the variable's dimensions are in (time, ..., lat, lon)
+    /// order (other dimensions are of length 1 here).
+    fn read_direct_frames(&mut self, ext: &[Range<usize>], count: usize) -> Option<Vec<Frame>> {
+        let direct = self.direct.as_mut()?;
+        let order: Vec<Role> = self
+            .roles
+            .iter()
+            .copied()
+            .filter(|r| !matches!(r, Role::Fixed(_)))
+            .collect();
+        if order != [Role::Time, Role::Lat, Role::Lon] && order != [Role::Lat, Role::Lon] {
+            return None;
+        }
+        let shape = (self.meta.grid.rows(), self.meta.grid.cols());
+        fn framed<T>(shape: (usize, usize), v: Vec<T>) -> Array2<T> {
+            Array2::from_shape_vec(shape, v).expect("frame shape")
+        }
+        let decoding = &self.decoding;
+        if decoding.is_identity() && decoding.stored == Stored::Float32 {
+            let parts = direct.read_parts::<f32>(ext, count)?;
+            return Some(
+                parts
+                    .into_iter()
+                    .map(|v| Frame::F32(framed(shape, v)))
+                    .collect(),
+            );
+        }
+        let parts = direct.read_parts::<f64>(ext, count)?;
+        Some(
+            parts
+                .into_iter()
+                .map(|raw| match decoding.target {
+                    ValueType::F32 => Frame::F32(framed(shape, decoding.decode_f32(&raw))),
+                    ValueType::F64 if decoding.is_identity() => Frame::F64(framed(shape, raw)),
+                    ValueType::F64 => Frame::F64(framed(shape, decoding.decode_f64(&raw))),
+                })
+                .collect(),
+        )
     }
 
     /// Rearranges a block read in file order into `count` frames of `(lat, lon)`.
@@ -651,8 +735,11 @@ impl NetcdfReader {
         (0..count)
             .map(|i| {
                 let frame = arr.index_axis(NdAxis(0), i);
+                // Row-major whatever the file's dimension order (a transposed
+                // view cannot be reshaped in place).
                 let frame = frame
-                    .to_owned()
+                    .as_standard_layout()
+                    .into_owned()
                     .into_shape_with_order((rows, cols))
                     .expect("frame shape");
                 wrap(frame)
@@ -669,6 +756,9 @@ impl FieldReader for NetcdfReader {
     fn read(&mut self, start: usize, count: usize) -> Result<Vec<Frame>> {
         super::hdf5_quiet::quiet_hdf5_errors();
         let ext = self.extents(start, count);
+        if let Some(frames) = self.read_direct_frames(&ext, count) {
+            return Ok(frames);
+        }
         if self.decoding.is_identity() && self.decoding.stored == Stored::Float32 {
             let raw = self.read_raw::<f32>(&ext, start, count)?;
             return Ok(self.to_frames(raw, &ext, count, Frame::F32));
