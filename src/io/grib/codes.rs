@@ -76,13 +76,9 @@ fn parameter(
     Ok(found)
 }
 
-pub(super) fn scan_message(
-    msg: &KeyedMessage,
-    index: usize,
-    cache: &mut ParameterCache,
-) -> std::result::Result<Message, eccodes::CodesError> {
-    let date = key_i64(msg, "validityDate")?;
-    let hhmm = key_i64(msg, "validityTime")?;
+/// The instant of ecCodes' `validityDate` (YYYYMMDD) and `validityTime`
+/// (HHMM), or `None` for a date that does not exist.
+pub(super) fn validity_instant(date: i64, hhmm: i64) -> Option<i64> {
     let dt = DateTime {
         year: date / 10_000,
         month: ((date / 100) % 100) as u32,
@@ -91,8 +87,15 @@ pub(super) fn scan_message(
         minute: (hhmm % 100) as u32,
         second: 0,
     };
-    let time = Calendar::ProlepticGregorian
-        .instant(&dt)
+    Calendar::ProlepticGregorian.instant(&dt).ok()
+}
+
+pub(super) fn scan_message(
+    msg: &KeyedMessage,
+    index: usize,
+    cache: &mut ParameterCache,
+) -> std::result::Result<Message, eccodes::CodesError> {
+    let time = validity_instant(key_i64(msg, "validityDate")?, key_i64(msg, "validityTime")?)
         .unwrap_or(i64::MIN);
     let deg = |k: &str| key_f64(msg, k).map(|v| (v * 1e6).round() as i64);
     let (short_name, param_id) = parameter(msg, cache)?;

@@ -15,7 +15,6 @@ use super::simple::Packing;
 use super::GribReader;
 use crate::field::Frame;
 use crate::io::{FieldReader, VariableRequest};
-use crate::time::{Calendar, DateTime};
 
 const ERA5: &str = "data/era5_msl_2025-2026_djf_2.5x2.5.grib";
 const VO850: &str = "tests/data/oracle/vo850.grib";
@@ -50,17 +49,7 @@ fn string(m: &KeyedMessage, key: &str) -> String {
 
 /// ecCodes' validityDate and validityTime as an instant.
 fn eccodes_validity(m: &KeyedMessage) -> i64 {
-    let (date, hhmm) = (long(m, "validityDate"), long(m, "validityTime"));
-    Calendar::ProlepticGregorian
-        .instant(&DateTime {
-            year: date / 10_000,
-            month: ((date / 100) % 100) as u32,
-            day: (date % 100) as u32,
-            hour: (hhmm / 100) as u32,
-            minute: (hhmm % 100) as u32,
-            second: 0,
-        })
-        .unwrap()
+    super::codes::validity_instant(long(m, "validityDate"), long(m, "validityTime")).unwrap()
 }
 
 /// What ecCodes says about parameter, level and grid: equal for equal signatures.
