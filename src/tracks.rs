@@ -189,10 +189,18 @@ impl Tracks {
 
 /// Collects points as a linker produces them (interleaved across tracks, in
 /// time order) and groups them into contiguous tracks at the end.
+///
+/// The points are kept in the store's own columns from the start and grouped
+/// in place, so that the store is the only copy of the points at any time: at
+/// the end, besides the columns, only a permutation (4 bytes a point) and a
+/// bitmap exist. This is the one structure that grows with the record.
 #[derive(Debug, Default)]
 pub struct TracksBuilder {
     track: Vec<u32>,
-    points: Vec<Point>,
+    time: Vec<Instant>,
+    lat: Vec<f64>,
+    lon: Vec<f64>,
+    value: Vec<f64>,
     num_tracks: u32,
 }
 
@@ -207,18 +215,44 @@ impl TracksBuilder {
     /// Appends a point to an existing track.
     pub fn extend(&mut self, track: u32, p: Point) {
         self.track.push(track);
-        self.points.push(p);
+        self.time.push(p.time);
+        self.lat.push(p.lat);
+        self.lon.push(p.lon);
+        self.value.push(p.value);
     }
     pub fn num_tracks(&self) -> usize {
         self.num_tracks as usize
     }
     pub fn num_points(&self) -> usize {
-        self.points.len()
+        self.time.len()
     }
 
-    /// Groups the points by track (a stable counting sort, so each track keeps
-    /// its time order).
-    pub fn finish(self, meta: TrackMeta) -> Tracks {
+    /// Groups the points by track, each track keeping its time order.
+    pub fn finish(mut self, meta: TrackMeta) -> Tracks {
+        let offsets = self.offsets();
+        let order = self.grouping_order(&offsets);
+        permute_in_place(
+            &order,
+            (&mut self.time, &mut self.lat, &mut self.lon, &mut self.value),
+        );
+        drop(order);
+        // The grouped track column is just the offsets spelled out.
+        for (k, w) in offsets.windows(2).enumerate() {
+            self.track[w[0]..w[1]].fill(k as u32);
+        }
+        Tracks {
+            meta,
+            track_id: self.track,
+            time: self.time,
+            lat: self.lat,
+            lon: self.lon,
+            value: self.value,
+            offsets,
+        }
+    }
+
+    /// Start of each track in the grouped columns, plus the total.
+    fn offsets(&self) -> Vec<usize> {
         let n = self.num_tracks as usize;
         let mut offsets = vec![0usize; n + 1];
         for &t in &self.track {
@@ -227,21 +261,45 @@ impl TracksBuilder {
         for k in 0..n {
             offsets[k + 1] += offsets[k];
         }
-        let total = self.points.len();
-        let mut next = offsets.clone();
-        let mut order = vec![0usize; total];
+        offsets
+    }
+
+    /// For each grouped position, the builder index of its point (a stable
+    /// counting sort by track).
+    fn grouping_order(&self, offsets: &[usize]) -> Vec<u32> {
+        let mut next = offsets.to_vec();
+        let mut order = vec![0u32; self.track.len()];
         for (i, &t) in self.track.iter().enumerate() {
-            order[next[t as usize]] = i;
+            order[next[t as usize]] = i as u32;
             next[t as usize] += 1;
         }
-        let mut out = Tracks::empty(meta);
-        out.offsets = offsets;
-        out.track_id = order.iter().map(|&i| self.track[i]).collect();
-        out.time = order.iter().map(|&i| self.points[i].time).collect();
-        out.lat = order.iter().map(|&i| self.points[i].lat).collect();
-        out.lon = order.iter().map(|&i| self.points[i].lon).collect();
-        out.value = order.iter().map(|&i| self.points[i].value).collect();
-        out
+        order
+    }
+}
+
+/// Rearranges the columns so that position `j` holds what was at `order[j]`,
+/// following the permutation's cycles (no second copy of any column).
+fn permute_in_place(
+    order: &[u32],
+    (time, lat, lon, value): (&mut [Instant], &mut [f64], &mut [f64], &mut [f64]),
+) {
+    let mut done = vec![0u64; order.len().div_ceil(64)];
+    for start in 0..order.len() {
+        if done[start / 64] & (1 << (start % 64)) != 0 {
+            continue;
+        }
+        let held = (time[start], lat[start], lon[start], value[start]);
+        let mut j = start;
+        loop {
+            done[j / 64] |= 1 << (j % 64);
+            let k = order[j] as usize;
+            if k == start {
+                (time[j], lat[j], lon[j], value[j]) = held;
+                break;
+            }
+            (time[j], lat[j], lon[j], value[j]) = (time[k], lat[k], lon[k], value[k]);
+            j = k;
+        }
     }
 }
 
@@ -277,6 +335,43 @@ mod tests {
         assert_eq!(t.get(2).unwrap().values(), &[90.0]);
         assert_eq!(t.track_ids(), &[0, 0, 0, 1, 1, 2]);
         assert!(t.get(3).is_none());
+    }
+
+    #[test]
+    fn grouping_in_place_matches_a_stable_sort() {
+        // Pseudo-random interleaving of many tracks, so the permutation has
+        // long and short cycles.
+        let mut b = TracksBuilder::default();
+        let mut expected: Vec<Vec<Point>> = vec![];
+        let mut x: u64 = 12345;
+        for step in 0..200i64 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let open = expected.len();
+            let q = Point {
+                time: step,
+                lat: (x >> 40) as f64,
+                lon: step as f64,
+                value: -(step as f64),
+            };
+            if open == 0 || x % 3 == 0 {
+                b.start(q);
+                expected.push(vec![q]);
+            } else {
+                let k = (x >> 20) as usize % open;
+                b.extend(k as u32, q);
+                expected[k].push(q);
+            }
+        }
+        let t = b.finish(TrackMeta::new("msl"));
+        assert_eq!(t.len(), expected.len());
+        for (k, want) in expected.iter().enumerate() {
+            let got: Vec<Point> = t.get(k).unwrap().points().collect();
+            assert_eq!(&got, want, "track {k}");
+        }
+        let ids: Vec<u32> = (0..t.len() as u32)
+            .flat_map(|k| std::iter::repeat_n(k, expected[k as usize].len()))
+            .collect();
+        assert_eq!(t.track_ids(), &ids[..]);
     }
 
     #[test]
