@@ -142,21 +142,16 @@ impl TrackWriter for ImilastWriter {
     }
 }
 
-/// The formatted date of the last time seen (points of a track are at
-/// consecutive steps, so most lookups hit).
+/// Formatted dates by time: a run has few distinct times (its steps) but
+/// prints each of them once for every centre, from track to track.
 #[derive(Default)]
 struct DateCache {
-    time: Option<i64>,
-    text: String,
+    texts: std::collections::HashMap<i64, String>,
 }
 
 impl DateCache {
     fn get(&mut self, meta: &TrackMeta, t: i64) -> &str {
-        if self.time != Some(t) {
-            self.time = Some(t);
-            self.text = date_fields(meta, t);
-        }
-        &self.text
+        self.texts.entry(t).or_insert_with(|| date_fields(meta, t))
     }
 }
 
