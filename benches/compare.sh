@@ -93,3 +93,15 @@ row "DJF 2.5deg NetCDF (360)" data/era5_msl_2025-2026_djf_2.5x2.5.nc msl "$DIR/r
 row "DJF 2.5deg GRIB (360)" data/era5_msl_2025-2026_djf_2.5x2.5.grib msl "$DIR/read_grib" data/era5_msl_2025-2026_djf_2.5x2.5.grib
 row "0.25deg NetCDF (60)" "$SERIES" msl "$DIR/read_nc" "$SERIES" msl
 echo "medians of $RUNS runs (PyStormTracker: $PST_RUNS); st/read = stormtrack / read-only, PST/st = PyStormTracker / stormtrack"
+
+# Share of linking in stormtrack's run on the 0.25-degree series, from its own
+# --report (time spent in the linker / wall time of the run), median of RUNS.
+link_share() {
+    local shares=()
+    for _ in $(seq "$RUNS"); do
+        "$BIN" track "$SERIES" --var msl -q -o "$DIR/st.txt" --report "$DIR/report.json"
+        shares+=("$(python3 -c "import json, sys; s = json.load(open(sys.argv[1]))['stats']; print(f\"{s['link'] / s['total']:.4f} {s['link']:.4f} {s['total']:.4f}\")" "$DIR/report.json")")
+    done
+    printf '%s\n' "${shares[@]}" | sort -g | awk -v n="${#shares[@]}" 'NR == int((n + 1) / 2) {printf "linking on the 0.25deg series: %.1f%% of the run (%.3f s of %.3f s; target <= 10%%)\n", $1 * 100, $2, $3}'
+}
+link_share
