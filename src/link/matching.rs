@@ -90,16 +90,22 @@ pub struct Geometry<F: Fn(u32, u32) -> f64> {
 }
 
 /// The key of a pair whose tail or centre is taken.
-const TAKEN: f64 = f64::INFINITY;
+const TAKEN: f32 = f32::INFINITY;
 
-/// A candidate pair as seen from one side: the other side's index, the
-/// pair's index and its key (NaN exactly when the pair's distance is NaN;
-/// [`TAKEN`] once the other side is matched).
+/// A candidate pair as seen from one side: the other side's index and the
+/// pair's key, stored as float32 (NaN exactly when the pair's distance is
+/// NaN; [`TAKEN`] once the other side is matched). Rounding a key to float32
+/// changes it by at most 6e-8 of itself, far inside [`KeyTolerance`].
 #[derive(Debug, Clone, Copy, Default)]
 struct Entry {
     other: u32,
-    pair: u32,
-    key: f64,
+    key: f32,
+}
+
+impl Entry {
+    fn key(&self) -> f64 {
+        f64::from(self.key)
+    }
 }
 
 /// Makes `v` at least `n` long (new slots default).
@@ -109,57 +115,23 @@ fn at_least<T: Copy + Default>(v: &mut Vec<T>, n: usize) {
     }
 }
 
-/// A vector whose storage only grows: clearing keeps the slots, so filling
-/// it again step after step writes each slot once.
-#[derive(Debug, Default)]
-struct Slots<T> {
-    items: Vec<T>,
-    len: usize,
-}
-
-impl<T: Copy + Default> Slots<T> {
-    fn clear(&mut self) {
-        self.len = 0;
-    }
-    fn len(&self) -> usize {
-        self.len
-    }
-    fn as_slice(&self) -> &[T] {
-        &self.items[..self.len]
-    }
-    fn as_mut_slice(&mut self) -> &mut [T] {
-        &mut self.items[..self.len]
-    }
-    /// The `n` slots after the end, to fill before [`Slots::grow`].
-    fn spare(&mut self, n: usize) -> &mut [T] {
-        if self.items.len() < self.len + n {
-            self.items.resize(self.len + n, T::default());
-        }
-        &mut self.items[self.len..self.len + n]
-    }
-    /// Takes the first `n` spare slots in.
-    fn grow(&mut self, n: usize) {
-        self.len += n;
-    }
-    fn push(&mut self, item: T) {
-        self.spare(1)[0] = item;
-        self.grow(1);
-    }
-}
-
 /// Candidate pairs of one step, by centre and by tail, and the matching's
-/// state. Buffers are kept from step to step.
+/// state. Buffers are kept from step to step; those sized by the number of
+/// pairs only grow, and their slots beyond it are left from earlier steps.
 #[derive(Debug, Default)]
 pub struct Matching {
+    /// Number of pairs.
+    pairs: usize,
     /// Centre `c`'s candidates are `by_centre[centre_starts[c]..centre_starts[c + 1]]`;
     /// a pair's index is its position here.
-    by_centre: Slots<Entry>,
+    by_centre: Vec<Entry>,
     centre_starts: Vec<u32>,
-    /// The same pairs grouped by tail, each tail's in centre order (slots
-    /// beyond the number of pairs are left from earlier steps).
+    /// The same pairs grouped by tail, each tail's in centre order, and
+    /// the index of the pair in each slot.
     by_tail: Vec<Entry>,
+    tail_pairs: Vec<u32>,
     tail_starts: Vec<u32>,
-    /// Each pair's position in `by_tail`.
+    /// Each pair's slot in `by_tail`.
     tail_slot: Vec<u32>,
     /// Reference distances in km of the few pairs whose keys did not
     /// decide, and of those that may be NaN: by pair.
@@ -177,7 +149,7 @@ pub struct Matching {
 impl Matching {
     /// Starts collecting the candidates of a new step (no centre matched).
     pub fn clear(&mut self) {
-        self.by_centre.clear();
+        self.pairs = 0;
         self.exact.clear();
         self.centre_starts.clear();
         self.centre_starts.push(0);
@@ -189,35 +161,36 @@ impl Matching {
     /// unpredictable). Keys must not be NaN, nor may the distances be.
     #[inline]
     pub fn extend(&mut self, max: usize, candidates: impl Iterator<Item = (u32, f64, bool)>) {
-        let start = self.by_centre.len();
-        let slots = self.by_centre.spare(max);
+        let start = self.pairs;
+        at_least(&mut self.by_centre, start + max);
+        let slots = &mut self.by_centre[start..start + max];
         let mut n = 0;
         for (tail, key, keep) in candidates.take(max) {
             slots[n] = Entry {
                 other: tail,
-                pair: (start + n) as u32,
-                key,
+                key: key as f32,
             };
             n += usize::from(keep);
         }
-        self.by_centre.grow(n);
+        self.pairs += n;
     }
 
     /// Adds a candidate tail to the current centre whose exact distance is
     /// known (any pair whose distance may be NaN must come this way).
     pub fn push_exact(&mut self, tail: u32, key: f64, exact: f64) {
-        let n = self.by_centre.len();
-        self.by_centre.push(Entry {
+        let pair = self.pairs;
+        at_least(&mut self.by_centre, pair + 1);
+        self.by_centre[pair] = Entry {
             other: tail,
-            pair: n as u32,
-            key: if exact.is_nan() { f64::NAN } else { key },
-        });
-        self.exact.insert(n as u32, exact);
+            key: if exact.is_nan() { f32::NAN } else { key as f32 },
+        };
+        self.exact.insert(pair as u32, exact);
+        self.pairs += 1;
     }
 
     /// Closes the current centre's candidates.
     pub fn end_centre(&mut self) {
-        self.centre_starts.push(self.by_centre.len() as u32);
+        self.centre_starts.push(self.pairs as u32);
     }
 
     /// The tail matched to centre `ic`, if any.
@@ -249,7 +222,8 @@ impl Matching {
         let starts = &mut self.tail_starts;
         starts.clear();
         starts.resize(tails + 1, 0);
-        for e in self.by_centre.as_slice() {
+        let pairs = &self.by_centre[..self.pairs];
+        for e in pairs {
             starts[e.other as usize + 1] += 1;
         }
         for t in 0..tails {
@@ -257,17 +231,20 @@ impl Matching {
         }
         // Fill with starts[t] as tail t's cursor, which leaves it at tail
         // t + 1's start; then shift back.
-        // Every slot up to the number of pairs is written below.
-        at_least(&mut self.by_tail, self.by_centre.len());
-        at_least(&mut self.tail_slot, self.by_centre.len());
+        at_least(&mut self.by_tail, self.pairs);
+        at_least(&mut self.tail_pairs, self.pairs);
+        at_least(&mut self.tail_slot, self.pairs);
         for (ic, w) in self.centre_starts.windows(2).enumerate() {
-            for e in &self.by_centre.as_slice()[w[0] as usize..w[1] as usize] {
+            let row = w[0] as usize..w[1] as usize;
+            for (pair, e) in row.clone().zip(&pairs[row]) {
                 let cursor = &mut starts[e.other as usize];
-                self.by_tail[*cursor as usize] = Entry {
+                let slot = *cursor as usize;
+                self.by_tail[slot] = Entry {
                     other: ic as u32,
-                    ..*e
+                    key: e.key,
                 };
-                self.tail_slot[e.pair as usize] = *cursor;
+                self.tail_pairs[slot] = pair as u32;
+                self.tail_slot[pair] = slot as u32;
                 *cursor += 1;
             }
         }
@@ -303,14 +280,14 @@ impl Matching {
         self.tail_of_centre[ic as usize] = Some(it);
         self.centre_of_tail[it as usize] = Some(ic);
         let t = it as usize;
-        for e in &self.by_tail[self.tail_starts[t] as usize..self.tail_starts[t + 1] as usize] {
-            self.by_centre.as_mut_slice()[e.pair as usize].key = TAKEN;
+        for &pair in
+            &self.tail_pairs[self.tail_starts[t] as usize..self.tail_starts[t + 1] as usize]
+        {
+            self.by_centre[pair as usize].key = TAKEN;
         }
         let c = ic as usize;
-        for e in &self.by_centre.as_slice()
-            [self.centre_starts[c] as usize..self.centre_starts[c + 1] as usize]
-        {
-            self.by_tail[self.tail_slot[e.pair as usize] as usize].key = TAKEN;
+        for pair in self.centre_starts[c] as usize..self.centre_starts[c + 1] as usize {
+            self.by_tail[self.tail_slot[pair] as usize].key = TAKEN;
         }
     }
 
@@ -324,25 +301,27 @@ impl Matching {
                 return Some(choice.take);
             }
         }
-        let c = ic as usize;
-        let row = &self.by_centre.as_slice()
-            [self.centre_starts[c] as usize..self.centre_starts[c + 1] as usize];
+        let (start, end) = (
+            self.centre_starts[ic as usize] as usize,
+            self.centre_starts[ic as usize + 1] as usize,
+        );
+        let row = &self.by_centre[start..end];
         let cache = &mut self.exact;
-        let mut exact = |e: &Entry| {
+        let mut exact = |i: usize| {
             *cache
-                .entry(e.pair)
-                .or_insert_with(|| (geo.distance)(e.other, ic))
+                .entry((start + i) as u32)
+                .or_insert_with(|| (geo.distance)(row[i].other, ic))
         };
         let nearest = argmin(row, geo.tolerance, &mut exact);
         let number = nearest.number?;
-        if !below_radius(&number, geo, &mut exact) {
+        if !below_radius(row[number].key(), geo, || exact(number)) {
             return None;
         }
         let choice = Choice {
-            take: nearest.nan.unwrap_or(number).other,
-            nearest: number.other,
+            take: row[nearest.nan.unwrap_or(number)].other,
+            nearest: row[number].other,
         };
-        self.centre_choice[c] = Some(choice);
+        self.centre_choice[ic as usize] = Some(choice);
         Some(choice.take)
     }
 
@@ -353,20 +332,21 @@ impl Matching {
         it: u32,
         geo: &Geometry<F>,
     ) -> Option<u32> {
-        let free = |c: u32| self.tail_of_centre[c as usize].is_none();
         let t = it as usize;
-        if let Some(take) = self.tail_choice[t].filter(|&c| free(c)) {
+        let unmatched = |c: u32| self.tail_of_centre[c as usize].is_none();
+        if let Some(take) = self.tail_choice[t].filter(|&c| unmatched(c)) {
             return Some(take);
         }
-        let row = &self.by_tail[self.tail_starts[t] as usize..self.tail_starts[t + 1] as usize];
+        let slots = self.tail_starts[t] as usize..self.tail_starts[t + 1] as usize;
+        let (row, pairs) = (&self.by_tail[slots.clone()], &self.tail_pairs[slots]);
         let cache = &mut self.exact;
-        let mut exact = |e: &Entry| {
+        let mut exact = |i: usize| {
             *cache
-                .entry(e.pair)
-                .or_insert_with(|| (geo.distance)(it, e.other))
+                .entry(pairs[i])
+                .or_insert_with(|| (geo.distance)(it, row[i].other))
         };
         let nearest = argmin(row, geo.tolerance, &mut exact);
-        let take = nearest.nan.or(nearest.number).map(|e| e.other);
+        let take = nearest.nan.or(nearest.number).map(|i| row[i].other);
         self.tail_choice[t] = take;
         take
     }
@@ -381,95 +361,111 @@ struct Choice {
     nearest: u32,
 }
 
-/// Whether a pair's reference distance is below the radius.
+/// Whether a pair of key `key` is closer than the radius; `exact` gives its
+/// reference distance, if keys cannot tell.
 fn below_radius<F: Fn(u32, u32) -> f64>(
-    e: &Entry,
+    key: f64,
     geo: &Geometry<F>,
-    exact: &mut impl FnMut(&Entry) -> f64,
+    exact: impl FnOnce() -> f64,
 ) -> bool {
     if let Some(radius) = geo.radius.key {
-        if geo.tolerance.surely_less(e.key, radius) {
+        if geo.tolerance.surely_less(key, radius) {
             return true;
         }
-        if geo.tolerance.surely_less(radius, e.key) {
+        if geo.tolerance.surely_less(radius, key) {
             return false;
         }
     }
-    exact(e) < geo.radius.km
+    exact() < geo.radius.km
 }
 
-/// The outcome of numpy's `argmin` over the admissible candidates of a row,
-/// in two parts: the candidate with a NaN distance and the lowest index
-/// (`argmin` returns the first NaN), and the nearest candidate with a number
-/// for a distance (the lowest index on equal distances).
+/// The outcome of numpy's `argmin` over the candidates of a row not
+/// [`TAKEN`], as positions in the row, in two parts: the candidate with a NaN
+/// distance and the lowest index (`argmin` returns the first NaN), and the
+/// nearest candidate with a number for a distance (the lowest index on equal
+/// distances).
 struct Nearest {
-    nan: Option<Entry>,
-    number: Option<Entry>,
+    nan: Option<usize>,
+    number: Option<usize>,
 }
 
-/// [`Nearest`] over the entries of `row` not [`TAKEN`]. Keys rule out every
-/// candidate surely farther than the smallest key's; exact distances decide
-/// between the rest, if more than one.
-fn argmin(row: &[Entry], tol: KeyTolerance, exact: &mut impl FnMut(&Entry) -> f64) -> Nearest {
-    let Some(first) = smallest_key(row) else {
-        return Nearest {
-            nan: first_nan(row),
-            number: None,
-        };
-    };
-    // Then, without branches on the keys either: the first entry with that
-    // key, how many keys may belong to as small a distance, any NaN.
-    let upper = tol.upper(first);
-    let (mut at, mut contenders, mut nan) = (usize::MAX, 0, false);
-    for (i, e) in row.iter().enumerate().rev() {
-        at = if e.key == first { i } else { at };
-        contenders += usize::from(e.key <= upper);
-        nan |= e.key.is_nan();
-    }
-    let number = if contenders == 1 {
-        row.get(at).copied()
-    } else {
-        nearest_exact(row, |e| e.key <= upper, exact)
-    };
-    let nan = if nan { first_nan(row) } else { None };
+/// [`Nearest`] over a row; `exact(i)` is the reference distance of the
+/// row's `i`-th pair. Keys rule out every candidate surely farther than the
+/// smallest key's; exact distances decide between the rest, if more than
+/// one.
+fn argmin(row: &[Entry], tol: KeyTolerance, exact: &mut impl FnMut(usize) -> f64) -> Nearest {
+    let keys = smallest_keys(row);
+    let nan = if keys.nan { first_nan(row) } else { None };
+    let number = keys.first.and_then(|first| {
+        let upper = tol.upper(first);
+        // (A NaN second key is no contender either.)
+        if keys.second <= upper {
+            nearest_exact(row, |e| e.key() <= upper, exact)
+        } else {
+            Some(keys.at)
+        }
+    });
     Nearest { nan, number }
 }
 
-/// The smallest key of a row that is a number and not [`TAKEN`]. Keys are
-/// never negative (nor -0), so their bits order as they do, NaN last, and an
-/// integer minimum needs no branch on the (unpredictable) keys.
-fn smallest_key(row: &[Entry]) -> Option<f64> {
-    let bits = row
-        .iter()
-        .fold(TAKEN.to_bits(), |m, e| m.min(e.key.to_bits()));
-    (bits < TAKEN.to_bits()).then(|| f64::from_bits(bits))
+/// The two smallest keys of a row (numbers, not [`TAKEN`]), where the
+/// smallest is, and whether some key is NaN.
+struct SmallestKeys {
+    first: Option<f64>,
+    second: f64,
+    at: usize,
+    nan: bool,
 }
 
-/// The entry with a NaN key and the lowest index.
-fn first_nan(row: &[Entry]) -> Option<Entry> {
-    row.iter()
-        .filter(|e| e.key.is_nan())
-        .min_by_key(|e| e.other)
-        .copied()
+/// [`SmallestKeys`] in one pass without branches on the (unpredictable)
+/// keys: keys are never negative (nor -0), so their bits order as they do,
+/// with NaN above [`TAKEN`], and integer minima and maxima serve.
+fn smallest_keys(row: &[Entry]) -> SmallestKeys {
+    let (mut first, mut second, mut high) = (TAKEN.to_bits(), TAKEN.to_bits(), 0);
+    let mut at = 0;
+    for (i, e) in row.iter().enumerate() {
+        let k = e.key.to_bits();
+        let smaller = k < first;
+        at = if smaller { i } else { at };
+        second = second.min(if smaller { first } else { k });
+        first = first.min(k);
+        high = high.max(k);
+    }
+    SmallestKeys {
+        first: (first < TAKEN.to_bits()).then(|| f64::from(f32::from_bits(first))),
+        second: f64::from(f32::from_bits(second)),
+        at,
+        nan: high > TAKEN.to_bits(),
+    }
+}
+
+/// The position of the entry with a NaN key and the lowest index.
+fn first_nan(row: &[Entry]) -> Option<usize> {
+    (0..row.len())
+        .filter(|&i| row[i].key.is_nan())
+        .min_by_key(|&i| row[i].other)
 }
 
 /// Among the entries of `row` that are `contender`s (none with a NaN key),
-/// the one with the smallest exact distance, the lowest index on equal
-/// distances.
+/// the position of the one with the smallest exact distance, the lowest
+/// index on equal distances.
 fn nearest_exact(
     row: &[Entry],
     contender: impl Fn(&Entry) -> bool,
-    exact: &mut impl FnMut(&Entry) -> f64,
-) -> Option<Entry> {
-    let mut best: Option<(f64, Entry)> = None;
-    for e in row.iter().filter(|e| contender(e) && !e.key.is_nan()) {
-        let d = exact(e);
+    exact: &mut impl FnMut(usize) -> f64,
+) -> Option<usize> {
+    let mut best: Option<(f64, usize)> = None;
+    for (i, e) in row.iter().enumerate() {
+        if !contender(e) || e.key.is_nan() {
+            continue;
+        }
+        let d = exact(i);
         debug_assert!(!d.is_nan(), "NaN distances are known when collected");
-        if best.is_none_or(|(bd, b)| d < bd || (d == bd && e.other < b.other)) {
-            best = Some((d, *e));
+        if best.is_none_or(|(bd, b)| d < bd || (d == bd && e.other < row[b].other)) {
+            best = Some((d, i));
         }
     }
-    best.map(|(_, e)| e)
+    best.map(|(_, i)| i)
 }
 
 #[cfg(test)]
@@ -515,7 +511,8 @@ mod tests {
             }
             let t = Pos::tail(tail.0, tail.1);
             let c = Pos::centre(&Latitude::centre(lat, types), lon, types);
-            let key = chord2(&t.xyz, &c.xyz);
+            // As stored: rounded to float32.
+            let key = f64::from(chord2(&t.xyz, &c.xyz) as f32);
             let reference = (2.0 * (distance(&t, &c) / EARTH_RADIUS_KM / 2.0).sin()).powi(2);
             let largest = [t.lat_rad, t.lon_rad, c.lat_rad, c.lon_rad]
                 .iter()
