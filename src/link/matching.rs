@@ -470,7 +470,8 @@ fn nearest_exact(
 
 #[cfg(test)]
 mod tests {
-    use super::super::{chord2, distance, CoordTypes, Latitude, Pos, EARTH_RADIUS_KM};
+    use super::super::position::{chord2, distance, Pos};
+    use super::super::{CoordTypes, EARTH_RADIUS_KM};
     use super::*;
 
     /// A point at `angle` radians from (`lat`, `lon`) degrees, towards `bearing`.
@@ -510,7 +511,7 @@ mod tests {
                 lon = f64::from(lon as f32);
             }
             let t = Pos::tail(tail.0, tail.1);
-            let c = Pos::centre(&Latitude::centre(lat, types), lon, types);
+            let c = Pos::centre(lat, lon, types);
             // As stored: rounded to float32.
             let key = f64::from(chord2(&t.xyz, &c.xyz) as f32);
             let reference = (2.0 * (distance(&t, &c) / EARTH_RADIUS_KM / 2.0).sin()).powi(2);

@@ -23,17 +23,22 @@
 //! cannot decide within their rounding tolerance (module `matching`).
 //!
 //! Per step the work is linear but for the index queries: centres arrive row
-//! by row and are sorted by reversing the rows where possible; tails are the
-//! previous step's centres, already sorted, and with float64 coordinates
-//! their positions are the centres' own; buffers are kept from step to step.
+//! by row and are sorted by reversing the rows where possible; the
+//! trigonometry of their grid rows and columns is kept from step to step
+//! ([`position`]); tails are the previous step's centres, already sorted,
+//! and with float64 coordinates their positions are the centres' own;
+//! buffers are kept from step to step.
 
 pub mod index;
 mod matching;
 pub mod numpy;
+mod position;
 
 use index::LatLonIndex;
 use matching::{Geometry, KeyTolerance, Matching, Radius, KEY_NEAR_ANTIPODE};
-use numpy::{deg2rad_f32, numpy_cos_f32, svml_asin8_ha, DEGTORAD};
+use numpy::DEGTORAD;
+pub use position::haversine_km;
+use position::{chord2, distance, GridTrig, Pos};
 
 use std::cmp::Ordering;
 
@@ -63,129 +68,6 @@ impl CoordTypes {
     }
 }
 
-/// A position prepared for distance computations: radians and cosine of the
-/// latitude, radians of the longitude.
-#[derive(Debug, Clone, Copy)]
-struct Pos {
-    lat: f64,
-    lon: f64,
-    lat_rad: f64,
-    cos_lat: f64,
-    lon_rad: f64,
-    /// Unit vector, for the cheap chord prefilter.
-    xyz: [f64; 3],
-}
-
-/// Squared chord between two unit vectors.
-#[inline]
-fn chord2(a: &[f64; 3], b: &[f64; 3]) -> f64 {
-    (a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)
-}
-
-/// The latitude's share of a [`Pos`], the same for all centres of a grid row.
-#[derive(Debug, Clone, Copy)]
-struct Latitude {
-    deg: f64,
-    rad: f64,
-    /// Cosine as the reference computes it.
-    cos: f64,
-    /// Sine and cosine for the unit vector.
-    unit: (f64, f64),
-}
-
-impl Latitude {
-    /// A tail's latitude: always float64, as the reference stores track points.
-    fn tail(deg: f64) -> Self {
-        let rad = deg * DEGTORAD;
-        Latitude {
-            deg,
-            rad,
-            cos: rad.cos(),
-            unit: rad.sin_cos(),
-        }
-    }
-
-    /// A new centre's latitude, in the precision of the file's coordinates.
-    fn centre(deg: f64, types: CoordTypes) -> Self {
-        let (rad, cos) = if types.lat_f32 {
-            let r = deg2rad_f32(deg as f32);
-            (f64::from(r), f64::from(numpy_cos_f32(r)))
-        } else {
-            let r = deg * DEGTORAD;
-            (r, r.cos())
-        };
-        Latitude {
-            deg,
-            rad,
-            cos,
-            unit: rad.sin_cos(),
-        }
-    }
-}
-
-impl Pos {
-    fn new(lat: &Latitude, lon: f64, lon_rad: f64) -> Self {
-        let (s_lat, c_lat) = lat.unit;
-        let (s_lon, c_lon) = lon_rad.sin_cos();
-        Pos {
-            lat: lat.deg,
-            lon,
-            lat_rad: lat.rad,
-            cos_lat: lat.cos,
-            lon_rad,
-            xyz: [c_lat * c_lon, c_lat * s_lon, s_lat],
-        }
-    }
-
-    /// A tail's last point: always float64, as the reference stores track points.
-    fn tail(lat: f64, lon: f64) -> Self {
-        Pos::new(&Latitude::tail(lat), lon, lon * DEGTORAD)
-    }
-
-    /// A new centre at latitude `lat`, in the precision of the file's coordinates.
-    fn centre(lat: &Latitude, lon: f64, types: CoordTypes) -> Self {
-        let lon_rad = if types.lon_f32 {
-            f64::from(deg2rad_f32(lon as f32))
-        } else {
-            lon * DEGTORAD
-        };
-        Pos::new(lat, lon, lon_rad)
-    }
-
-    /// The positions of sorted centres (each latitude's trigonometry once).
-    fn centres(centres: &[Centre], types: CoordTypes, out: &mut Vec<Pos>) {
-        out.clear();
-        let mut lat = Latitude::centre(f64::NAN, types);
-        for c in centres {
-            if lat.deg.to_bits() != c.lat.to_bits() {
-                lat = Latitude::centre(c.lat, types);
-            }
-            out.push(Pos::centre(&lat, c.lon, types));
-        }
-    }
-}
-
-/// Distance in km from a tail to a centre, as the reference's matrix entry.
-#[inline]
-fn distance(tail: &Pos, centre: &Pos) -> f64 {
-    let dlat = centre.lat_rad - tail.lat_rad;
-    let dlon = centre.lon_rad - tail.lon_rad;
-    let s_lat = (dlat / 2.0).sin();
-    let s_lon = (dlon / 2.0).sin();
-    let a = s_lat * s_lat + tail.cos_lat * centre.cos_lat * (s_lon * s_lon);
-    EARTH_RADIUS_KM * (2.0 * svml_asin8_ha(a.sqrt()))
-}
-
-/// Great-circle distance in km between two float64 positions in degrees,
-/// exactly as the reference computes it (NaN for some exact antipodes).
-pub fn haversine_km(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
-    let types = CoordTypes::default();
-    distance(
-        &Pos::tail(lat1, lon1),
-        &Pos::centre(&Latitude::centre(lat2, types), lon2, types),
-    )
-}
-
 /// Links steps of centres into tracks. Steps must arrive in increasing time.
 #[derive(Debug)]
 pub struct SimpleLinker {
@@ -201,6 +83,8 @@ pub struct SimpleLinker {
     /// Buffers kept from step to step: the centres' positions and tracks,
     /// the index, the matching.
     positions: Vec<Pos>,
+    trig: GridTrig,
+    tail_trig: GridTrig,
     tracks: Vec<u32>,
     index: LatLonIndex<Indexed>,
     matching: Matching,
@@ -264,6 +148,8 @@ impl SimpleLinker {
             step: None,
             builder: TracksBuilder::default(),
             positions: Vec::new(),
+            trig: GridTrig::default(),
+            tail_trig: GridTrig::default(),
             tracks: Vec::new(),
             index: LatLonIndex::default(),
             matching: Matching::default(),
@@ -294,7 +180,8 @@ impl SimpleLinker {
             self.tail_pos.clear();
         }
         self.matching.clear();
-        Pos::centres(&centres, self.coords, &mut self.positions);
+        self.trig
+            .positions(&centres, self.coords, &mut self.positions);
         if !self.tails.is_empty() {
             self.match_centres();
         }
@@ -326,9 +213,10 @@ impl SimpleLinker {
         if self.coords == CoordTypes::default() {
             std::mem::swap(&mut self.tail_pos, &mut self.positions);
         } else {
-            self.tail_pos.clear();
-            self.tail_pos
-                .extend(centres.iter().map(|c| Pos::tail(c.lat, c.lon)));
+            // Tails are float64 (as centres of float64 coordinates are).
+            let float64 = CoordTypes::default();
+            self.tail_trig
+                .positions(centres, float64, &mut self.tail_pos);
         }
     }
 
