@@ -25,7 +25,7 @@
 //! Per step the work is linear but for the index queries: centres arrive row
 //! by row and are sorted by reversing the rows where possible; the
 //! trigonometry of their grid rows and columns is kept from step to step
-//! ([`position`]); tails are the previous step's centres, already sorted,
+//! (module `position`); tails are the previous step's centres, already sorted,
 //! and with float64 coordinates their positions are the centres' own;
 //! buffers are kept from step to step.
 
