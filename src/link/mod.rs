@@ -577,4 +577,66 @@ mod tests {
         let t = link(vec![(0, vec![c(45.0, 179.0)]), (H, vec![c(45.0, -179.0)])]);
         assert_eq!(t.len(), 1);
     }
+
+    /// Centres as detection yields them: rows in file order, columns in
+    /// order, several centres on some rows, equal coordinates on some.
+    fn row_major(lats: &[f64], lons: &[f64]) -> Vec<Centre> {
+        let mut out = Vec::new();
+        for (r, &lat) in lats.iter().enumerate() {
+            for (k, &lon) in lons.iter().enumerate().filter(|(k, _)| (r + k) % 3 != 0) {
+                out.push(Centre {
+                    row: r as u32,
+                    col: k as u32,
+                    lat,
+                    lon,
+                    value: out.len() as f64,
+                });
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn sorting_centres_equals_the_stable_sort() {
+        let lons = [-180.0, -0.0, 0.0, 10.0, 10.0, 359.75];
+        let cases = [
+            row_major(&[90.0, 45.0, 0.25, -0.0, -90.0], &lons),
+            row_major(&[90.0, 45.0, 0.25, 0.0, -0.0, -90.0], &lons),
+            row_major(&[-90.0, -1.0, 0.0, 60.0], &lons),
+            row_major(&[10.0, 20.0, 10.0, 5.0], &lons),
+            row_major(&[10.0, f64::NAN, 5.0], &lons),
+            row_major(&[3.0, 2.0, 1.0], &[5.0, f64::NAN, 1.0]),
+        ];
+        for centres in cases {
+            let mut fast = centres.clone();
+            sort_by_lat_lon(&mut fast);
+            let mut stable = centres.clone();
+            stable.sort_by(by_lat_lon);
+            let values = |v: &[Centre]| v.iter().map(|c| c.value).collect::<Vec<_>>();
+            assert_eq!(values(&fast), values(&stable), "{centres:?}");
+        }
+    }
+
+    #[test]
+    fn kept_trigonometry_serves_only_the_same_coordinates() {
+        let types = CoordTypes {
+            lat_f32: true,
+            lon_f32: false,
+        };
+        let mut trig = GridTrig::default();
+        let mut got = Vec::new();
+        let steps = [
+            row_major(&[50.0, 40.0], &[0.0, 10.0, 20.0]),
+            row_major(&[50.0, 40.0], &[0.0, 10.0, 20.0]),
+            // Same rows and columns, other coordinates.
+            row_major(&[-5.5, 7.25], &[359.0, -10.0, 1e-9]),
+        ];
+        for centres in steps {
+            trig.positions(&centres, types, &mut got);
+            for (p, c) in got.iter().zip(&centres) {
+                let want = Pos::centre(c.lat, c.lon, types);
+                assert_eq!(format!("{p:?}"), format!("{want:?}"));
+            }
+        }
+    }
 }
