@@ -156,13 +156,18 @@ impl<T: Copy + Default> LatLonIndex<T> {
         let centre = lon360(lon);
         let (a, b) = (centre - band.dlon, centre + band.dlon);
         let last = self.cols - 1;
-        // One or two ranges of columns.
+        // One range of columns, or two across 0°; the whole row if those
+        // would share a column.
+        let whole = ((0, last), None);
         let (first, second) = if band.dlon >= 180.0 || !(a.is_finite() && b.is_finite()) {
-            ((0, last), None)
-        } else if a < 0.0 {
-            ((0, self.col_of(b)), Some((self.col_of(a + 360.0), last)))
-        } else if b >= 360.0 {
-            ((self.col_of(a), last), Some((0, self.col_of(b - 360.0))))
+            whole
+        } else if a < 0.0 || b >= 360.0 {
+            let (from, to) = (self.col_of(lon360(a)), self.col_of(lon360(b)));
+            if to >= from {
+                whole
+            } else {
+                ((0, to), Some((from, last)))
+            }
         } else {
             ((self.col_of(a), self.col_of(b)), None)
         };

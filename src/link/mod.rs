@@ -264,13 +264,14 @@ fn radius_key(radius_km: f64) -> Option<f64> {
 }
 
 /// The largest coordinate magnitude in radians, which bounds the rounding
-/// of the reference's coordinate differences.
+/// of the reference's coordinate differences. (NaN coordinates are passed
+/// over: they make NaN keys, which are never compared.)
 fn largest_radians(tails: &[Pos], centres: &[Pos]) -> f64 {
-    let largest = |p: &Pos| p.lat_rad.abs().max(p.lon_rad.abs());
-    tails.iter().chain(centres).map(largest).fold(
-        0.0,
-        |m: f64, x| if x.is_nan() { f64::NAN } else { m.max(x) },
-    )
+    tails
+        .iter()
+        .chain(centres)
+        .map(|p| p.lat_rad.abs().max(p.lon_rad.abs()))
+        .fold(0.0, f64::max)
 }
 
 /// Indexes the tails for searches within the radius.
