@@ -18,6 +18,12 @@
 //! Pairs whose reference distance may be NaN (exact antipodes, where rounding
 //! pushes the haversine argument above 1) have their exact distance computed
 //! when they are collected, so `argmin`'s preference for NaN is honoured.
+//!
+//! The passes stay cheap: once a centre and a tail are linked, their other
+//! pairs get an infinite key (taken) rather than every `argmin` testing who
+//! is still free; a centre's or tail's last choice is reused while what it
+//! names is still free (the free sets only shrink, so it still holds); a
+//! centre without a free tail in reach leaves the passes for good.
 
 use std::collections::HashMap;
 
