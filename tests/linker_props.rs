@@ -1,17 +1,20 @@
-//! Properties of the simple linker on random steps of centres.
+//! Properties of the simple linker on random steps of centres, and its
+//! identity with a brute-force transcription of the spec (full distance
+//! matrix, numpy's `argmin`).
 //!
 //! Centres sit on a 2.5-degree grid in an 8 x 8-cell box (anywhere on the
 //! globe, longitudes in -180..360), so equal distances (ties) are common, and
 //! the radius is often exactly a distance between two grid cells (or one ulp
 //! either side of it), so the strict "closer than the radius" rule is tested
-//! at its edge.
+//! at its edge. Global cases put centres on a coarse global grid with large
+//! radii, so that exact antipodes (NaN distances in the reference) matter.
 
 use std::collections::BTreeSet;
 
 use proptest::prelude::*;
 use stormtrack::detect::Centre;
 use stormtrack::link::{haversine_km, CoordTypes, SimpleLinker};
-use stormtrack::tracks::{TrackMeta, Tracks};
+use stormtrack::tracks::{Point, TrackMeta, Tracks};
 use stormtrack::units::Distance;
 
 const H: i64 = 3600;
@@ -189,6 +192,163 @@ proptest! {
             );
         }
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn same_tracks_as_the_brute_force_spec(c in case()) {
+        prop_assert_eq!(link(c.radius_km, &c.steps), brute_force(c.radius_km, &c.steps));
+    }
+
+    #[test]
+    fn same_tracks_as_the_brute_force_spec_off_grid(c in jittered(case())) {
+        prop_assert_eq!(link(c.radius_km, &c.steps), brute_force(c.radius_km, &c.steps));
+    }
+
+    #[test]
+    fn same_tracks_as_the_brute_force_spec_on_the_globe(c in global_case()) {
+        prop_assert_eq!(link(c.radius_km, &c.steps), brute_force(c.radius_km, &c.steps));
+    }
+}
+
+/// Steps of centres on a 30 x 45-degree global grid (poles and exact
+/// antipodes included), with radii up to beyond half the circumference.
+fn global_case() -> impl Strategy<Value = Case> {
+    let centres = prop::collection::btree_set((0i32..7, 0i32..8), 0..20).prop_map(|cells| {
+        cells
+            .into_iter()
+            .map(|(i, j)| Centre {
+                row: i as u32,
+                col: j as u32,
+                lat: f64::from(i * 30 - 90),
+                lon: f64::from(j * 45 - 180),
+                value: f64::from(i * 8 + j),
+            })
+            .collect::<Vec<_>>()
+    });
+    let radius = prop_oneof![
+        Just(500.0),
+        Just(5000.0),
+        Just(15000.0),
+        Just(19500.0),
+        Just(20002.0),
+        Just(30000.0)
+    ];
+    (radius, prop::collection::vec(centres, 1..6)).prop_map(|(radius_km, steps)| Case {
+        radius_km,
+        steps: steps
+            .into_iter()
+            .enumerate()
+            .map(|(k, cs)| (k as i64 * 6 * H, cs))
+            .collect(),
+    })
+}
+
+/// The spec (`shared/spec/simple-tracker.md` §2) transcribed literally: the
+/// full distance matrix of every step, passes of numpy-style `argmin`s.
+fn brute_force(radius_km: f64, steps: &[(i64, Vec<Centre>)]) -> Tracks {
+    let by_lat_lon = |a: &Point, b: &Point| {
+        (a.lat, a.lon)
+            .partial_cmp(&(b.lat, b.lon))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    };
+    let mut tracks: Vec<Vec<Point>> = Vec::new();
+    let mut tails: Vec<usize> = Vec::new();
+    let (mut previous, mut step): (Option<i64>, Option<i64>) = (None, None);
+    for (time, centres) in steps {
+        let mut points: Vec<Point> = centres
+            .iter()
+            .map(|c| Point {
+                time: *time,
+                lat: c.lat,
+                lon: c.lon,
+                value: c.value,
+            })
+            .collect();
+        points.sort_by(by_lat_lon);
+        let gap = matches!((previous, step), (Some(p), Some(s)) if time - s > p);
+        if let Some(p) = previous {
+            step.get_or_insert(time - p);
+        }
+        previous = Some(*time);
+        tails.sort_by(|&a, &b| by_lat_lon(tracks[a].last().unwrap(), tracks[b].last().unwrap()));
+        let matched = if tails.is_empty() || gap {
+            vec![None; points.len()]
+        } else {
+            let last: Vec<Point> = tails.iter().map(|&t| *tracks[t].last().unwrap()).collect();
+            match_step(radius_km, &last, &points)
+        };
+        tails = points
+            .iter()
+            .zip(matched)
+            .map(|(p, m)| match m {
+                Some(i) => {
+                    tracks[tails[i]].push(*p);
+                    tails[i]
+                }
+                None => {
+                    tracks.push(vec![*p]);
+                    tracks.len() - 1
+                }
+            })
+            .collect();
+    }
+    Tracks::from_tracks(TrackMeta::new("msl"), tracks)
+}
+
+/// Greedy mutual-nearest passes on the full matrix; the tail of each centre.
+fn match_step(radius_km: f64, tails: &[Point], centres: &[Point]) -> Vec<Option<usize>> {
+    let d: Vec<Vec<f64>> = tails
+        .iter()
+        .map(|t| {
+            centres
+                .iter()
+                .map(|c| haversine_km(t.lat, t.lon, c.lat, c.lon))
+                .collect()
+        })
+        .collect();
+    let mut tail_of: Vec<Option<usize>> = vec![None; centres.len()];
+    let mut taken = vec![false; tails.len()];
+    loop {
+        let mut progress = false;
+        for j in 0..centres.len() {
+            if tail_of[j].is_some() || !(0..tails.len()).any(|i| !taken[i] && d[i][j] < radius_km) {
+                continue;
+            }
+            let i = argmin(
+                (0..tails.len())
+                    .filter(|&i| !taken[i])
+                    .map(|i| (i, d[i][j])),
+            )
+            .unwrap();
+            let free = (0..centres.len()).filter(|&k| tail_of[k].is_none());
+            if argmin(free.map(|k| (k, d[i][k]))) == Some(j) {
+                tail_of[j] = Some(i);
+                taken[i] = true;
+                progress = true;
+            }
+        }
+        if !progress {
+            return tail_of;
+        }
+    }
+}
+
+/// numpy's `argmin` over (index, value) in index order: the first NaN, else
+/// the first smallest.
+fn argmin(values: impl Iterator<Item = (usize, f64)>) -> Option<usize> {
+    let mut best: Option<(usize, f64)> = None;
+    for (i, v) in values {
+        if v.is_nan() {
+            return Some(i);
+        }
+        if best.is_none_or(|(_, b)| v < b) {
+            best = Some((i, v));
+        }
+    }
+    best.map(|(i, _)| i)
 }
 
 /// All longitudes moved by 360 degrees east or west.

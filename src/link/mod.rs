@@ -10,17 +10,37 @@
 //! cosines in float32, and so does this linker.
 //!
 //! Only pairs closer than the link radius can be matched, so candidates come
-//! from a latitude-sorted index of the tails instead of a full distance matrix;
-//! the result is identical. The one exception is an exactly antipodal pair,
-//! whose distance the reference computes as NaN (rounding puts the haversine
-//! argument above 1) and which numpy's `argmin` then prefers to any number:
-//! such pairs are kept as candidates too, so the reference's behaviour holds.
+//! from a latitude/longitude index of the tails ([`index`]) instead of a full
+//! distance matrix; the result is identical. The one exception is an exactly
+//! antipodal pair, whose distance the reference computes as NaN (rounding puts
+//! the haversine argument above 1) and which numpy's `argmin` then prefers to
+//! any number: such pairs are kept as candidates too, so the reference's
+//! behaviour holds.
+//!
+//! Candidates are compared by the squared chord between unit vectors, which
+//! orders them as their great-circle distances do; the exact reference
+//! distance, costly, is computed only for the few comparisons the chords
+//! cannot decide within their rounding tolerance (module `matching`).
+//!
+//! Per step the work is linear but for the index queries: centres arrive row
+//! by row and are sorted by reversing the rows where possible; the
+//! trigonometry of their grid rows and columns is kept from step to step
+//! (module `position`); tails are the previous step's centres, already sorted,
+//! and with float64 coordinates their positions are the centres' own;
+//! buffers are kept from step to step.
 
 pub mod index;
+mod matching;
 pub mod numpy;
+mod position;
 
 use index::LatLonIndex;
-use numpy::{deg2rad_f32, numpy_cos_f32, svml_asin8_ha, DEGTORAD};
+use matching::{Geometry, KeyTolerance, Matching, Radius, KEY_NEAR_ANTIPODE};
+use numpy::DEGTORAD;
+pub use position::haversine_km;
+use position::{chord2, distance, GridTrig, Pos};
+
+use std::cmp::Ordering;
 
 use crate::detect::Centre;
 use crate::grid::Grid;
@@ -48,166 +68,73 @@ impl CoordTypes {
     }
 }
 
-/// A position prepared for distance computations: radians and cosine of the
-/// latitude, radians of the longitude.
-#[derive(Debug, Clone, Copy)]
-struct Pos {
-    lat: f64,
-    lon: f64,
-    lat_rad: f64,
-    cos_lat: f64,
-    lon_rad: f64,
-    /// Unit vector, for the cheap chord prefilter.
-    xyz: [f64; 3],
-}
-
-/// Unit vector of a latitude and longitude in radians.
-fn unit_vector(lat_rad: f64, lon_rad: f64) -> [f64; 3] {
-    let (s_lat, c_lat) = lat_rad.sin_cos();
-    let (s_lon, c_lon) = lon_rad.sin_cos();
-    [c_lat * c_lon, c_lat * s_lon, s_lat]
-}
-
-/// Squared chord between two unit vectors.
-#[inline]
-fn chord2(a: &[f64; 3], b: &[f64; 3]) -> f64 {
-    (a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)
-}
-
-impl Pos {
-    /// A tail's last point: always float64, as the reference stores track points.
-    fn tail(lat: f64, lon: f64) -> Self {
-        let lat_rad = lat * DEGTORAD;
-        let lon_rad = lon * DEGTORAD;
-        Pos {
-            lat,
-            lon,
-            lat_rad,
-            cos_lat: lat_rad.cos(),
-            lon_rad,
-            xyz: unit_vector(lat_rad, lon_rad),
-        }
-    }
-
-    /// A new centre, in the precision of the file's coordinates.
-    fn centre(lat: f64, lon: f64, types: CoordTypes) -> Self {
-        let (lat_rad, cos_lat) = if types.lat_f32 {
-            let r = deg2rad_f32(lat as f32);
-            (f64::from(r), f64::from(numpy_cos_f32(r)))
-        } else {
-            let r = lat * DEGTORAD;
-            (r, r.cos())
-        };
-        let lon_rad = if types.lon_f32 {
-            f64::from(deg2rad_f32(lon as f32))
-        } else {
-            lon * DEGTORAD
-        };
-        Pos {
-            lat,
-            lon,
-            lat_rad,
-            cos_lat,
-            lon_rad,
-            xyz: unit_vector(lat_rad, lon_rad),
-        }
-    }
-}
-
-/// Distance in km from a tail to a centre, as the reference's matrix entry.
-#[inline]
-fn distance(tail: &Pos, centre: &Pos) -> f64 {
-    let dlat = centre.lat_rad - tail.lat_rad;
-    let dlon = centre.lon_rad - tail.lon_rad;
-    let s_lat = (dlat / 2.0).sin();
-    let s_lon = (dlon / 2.0).sin();
-    let a = s_lat * s_lat + tail.cos_lat * centre.cos_lat * (s_lon * s_lon);
-    EARTH_RADIUS_KM * (2.0 * svml_asin8_ha(a.sqrt()))
-}
-
-/// Great-circle distance in km between two float64 positions in degrees,
-/// exactly as the reference computes it (NaN for some exact antipodes).
-pub fn haversine_km(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
-    distance(
-        &Pos::tail(lat1, lon1),
-        &Pos::centre(lat2, lon2, CoordTypes::default()),
-    )
-}
-
-/// An open track: its index and its last point.
-#[derive(Debug, Clone, Copy)]
-struct Tail {
-    track: u32,
-    pos: Pos,
-}
-
-/// Candidate links in compressed rows: for each row (centre, or tail after
-/// [`Candidates::transpose`]) the other side's indices in increasing order,
-/// with distances (NaN for antipodes).
-#[derive(Debug, Default)]
-struct Candidates {
-    starts: Vec<usize>,
-    items: Vec<(usize, f64)>,
-}
-
-impl Candidates {
-    fn with_rows(rows: usize) -> Self {
-        let mut starts = Vec::with_capacity(rows + 1);
-        starts.push(0);
-        Candidates {
-            starts,
-            items: Vec::new(),
-        }
-    }
-    fn push(&mut self, other: usize, d: f64) {
-        self.items.push((other, d));
-    }
-    /// Closes the current row, putting it in increasing index order.
-    fn end_row(&mut self) {
-        let start = *self.starts.last().expect("rows start at 0");
-        self.items[start..].sort_unstable_by_key(|&(o, _)| o);
-        self.starts.push(self.items.len());
-    }
-    fn row(&self, i: usize) -> &[(usize, f64)] {
-        &self.items[self.starts[i]..self.starts[i + 1]]
-    }
-    /// The same pairs grouped by the other side (a stable counting sort, so
-    /// each new row stays in increasing index order).
-    fn transpose(&self, rows: usize) -> Candidates {
-        let mut starts = vec![0usize; rows + 1];
-        for &(o, _) in &self.items {
-            starts[o + 1] += 1;
-        }
-        for i in 0..rows {
-            starts[i + 1] += starts[i];
-        }
-        let mut next = starts.clone();
-        let mut items = vec![(0, 0.0); self.items.len()];
-        for r in 0..self.starts.len() - 1 {
-            for &(o, d) in self.row(r) {
-                items[next[o]] = (r, d);
-                next[o] += 1;
-            }
-        }
-        Candidates { starts, items }
-    }
-}
-
 /// Links steps of centres into tracks. Steps must arrive in increasing time.
 #[derive(Debug)]
 pub struct SimpleLinker {
     radius_km: f64,
     coords: CoordTypes,
-    tails: Vec<Tail>,
+    /// The open tracks ("tails"), sorted by their last points: track
+    /// indices and last points' positions.
+    tails: Vec<u32>,
+    tail_pos: Vec<Pos>,
     previous: Option<Instant>,
     step: Option<i64>,
     builder: TracksBuilder,
+    /// Buffers kept from step to step: the centres' positions and tracks,
+    /// the index, the matching.
+    positions: Vec<Pos>,
+    trig: GridTrig,
+    tail_trig: GridTrig,
+    tracks: Vec<u32>,
+    index: LatLonIndex<Indexed>,
+    matching: Matching,
 }
 
-fn by_lat_lon(a: (f64, f64), b: (f64, f64)) -> std::cmp::Ordering {
-    a.0.partial_cmp(&b.0)
-        .unwrap_or(std::cmp::Ordering::Equal)
-        .then(a.1.partial_cmp(&b.1).unwrap_or(std::cmp::Ordering::Equal))
+/// Orders centres by latitude, then longitude (NaN equal to anything).
+fn by_lat_lon(a: &Centre, b: &Centre) -> Ordering {
+    a.lat
+        .partial_cmp(&b.lat)
+        .unwrap_or(Ordering::Equal)
+        .then(a.lon.partial_cmp(&b.lon).unwrap_or(Ordering::Equal))
+}
+
+/// Sorts centres by latitude, then longitude, exactly as a stable sort
+/// does. Detection yields centres row by row, so when the rows run north to
+/// south (as in most files) the sorted order is the rows' in reverse, which
+/// takes linear time to find.
+fn sort_by_lat_lon(centres: &mut [Centre]) {
+    let finite = centres.iter().all(|c| !(c.lat.is_nan() || c.lon.is_nan()));
+    if !(finite && runs_descend(centres)) {
+        centres.sort_by(by_lat_lon);
+        return;
+    }
+    let mut start = 0;
+    for i in 1..=centres.len() {
+        if i == centres.len() || by_lat_lon(&centres[i - 1], &centres[i]) == Ordering::Greater {
+            centres[start..i].reverse();
+            start = i;
+        }
+    }
+    centres.reverse();
+}
+
+/// Whether each run (maximal non-descending stretch) of `centres` lies
+/// wholly below the run before: then reversing the order of the runs sorts
+/// them, and (no two runs sharing a key) as a stable sort would.
+fn runs_descend(centres: &[Centre]) -> bool {
+    let (mut previous, mut start) = (None, 0);
+    for i in 1..=centres.len() {
+        if i < centres.len() && by_lat_lon(&centres[i - 1], &centres[i]) != Ordering::Greater {
+            continue;
+        }
+        if previous
+            .is_some_and(|p: usize| by_lat_lon(&centres[i - 1], &centres[p]) != Ordering::Less)
+        {
+            return false;
+        }
+        (previous, start) = (Some(start), i);
+    }
+    true
 }
 
 impl SimpleLinker {
@@ -215,10 +142,17 @@ impl SimpleLinker {
         SimpleLinker {
             radius_km: radius.km(),
             coords,
-            tails: vec![],
+            tails: Vec::new(),
+            tail_pos: Vec::new(),
             previous: None,
             step: None,
             builder: TracksBuilder::default(),
+            positions: Vec::new(),
+            trig: GridTrig::default(),
+            tail_trig: GridTrig::default(),
+            tracks: Vec::new(),
+            index: LatLonIndex::default(),
+            matching: Matching::default(),
         }
     }
 
@@ -232,7 +166,7 @@ impl SimpleLinker {
 
     /// Consumes one time step.
     pub fn push(&mut self, time: Instant, mut centres: Vec<Centre>) {
-        centres.sort_by(|a, b| by_lat_lon((a.lat, a.lon), (b.lat, b.lon)));
+        sort_by_lat_lon(&mut centres);
         let gap = match (self.previous, self.step) {
             (Some(prev), Some(step)) => time - step > prev,
             _ => false,
@@ -241,126 +175,78 @@ impl SimpleLinker {
             self.step.get_or_insert(time - prev);
         }
         self.previous = Some(time);
-
-        let point = |c: &Centre| Point {
-            time,
-            lat: c.lat,
-            lon: c.lon,
-            value: c.value,
-        };
-        if centres.is_empty() {
+        if gap {
             self.tails.clear();
-            return;
+            self.tail_pos.clear();
         }
-        if self.tails.is_empty() || gap {
-            self.tails = centres
-                .iter()
-                .map(|c| Tail {
-                    track: self.builder.start(point(c)),
-                    pos: Pos::tail(c.lat, c.lon),
-                })
-                .collect();
-            return;
+        self.matching.clear();
+        self.trig
+            .positions(&centres, self.coords, &mut self.positions);
+        if !self.tails.is_empty() {
+            self.match_centres();
         }
-        self.tails
-            .sort_by(|a, b| by_lat_lon((a.pos.lat, a.pos.lon), (b.pos.lat, b.pos.lon)));
-        let positions: Vec<Pos> = centres
-            .iter()
-            .map(|c| Pos::centre(c.lat, c.lon, self.coords))
-            .collect();
-        let matched = self.match_centres(&positions);
-        let mut next = Vec::with_capacity(centres.len());
-        for (c, m) in centres.iter().zip(matched) {
-            let track = match m {
-                Some(t) => {
-                    let track = self.tails[t].track;
-                    self.builder.extend(track, point(c));
+        self.extend_tracks(time, &centres);
+    }
+
+    /// Extends the matched tracks with their centres and starts a track at
+    /// every other centre; the centres become the tails, still sorted.
+    fn extend_tracks(&mut self, time: Instant, centres: &[Centre]) {
+        self.tracks.clear();
+        for (ic, c) in centres.iter().enumerate() {
+            let point = Point {
+                time,
+                lat: c.lat,
+                lon: c.lon,
+                value: c.value,
+            };
+            self.tracks.push(match self.matching.tail_of(ic) {
+                Some(it) => {
+                    let track = self.tails[it as usize];
+                    self.builder.extend(track, point);
                     track
                 }
-                None => self.builder.start(point(c)),
-            };
-            next.push(Tail {
-                track,
-                pos: Pos::tail(c.lat, c.lon),
+                None => self.builder.start(point),
             });
         }
-        self.tails = next;
+        std::mem::swap(&mut self.tails, &mut self.tracks);
+        // With float64 coordinates a centre's position is computed as a tail's.
+        if self.coords == CoordTypes::default() {
+            std::mem::swap(&mut self.tail_pos, &mut self.positions);
+        } else {
+            // Tails are float64 (as centres of float64 coordinates are).
+            let float64 = CoordTypes::default();
+            self.tail_trig
+                .positions(centres, float64, &mut self.tail_pos);
+        }
     }
 
-    /// Greedy mutual-nearest matching; returns the tail index matched to each
-    /// centre. Equal distances go to the lower index (tails and centres are
-    /// both sorted by latitude, then longitude), as numpy's `argmin` does.
-    fn match_centres(&self, centres: &[Pos]) -> Vec<Option<usize>> {
-        let by_centre = self.candidate_pairs(centres);
-        let by_tail = by_centre.transpose(self.tails.len());
-        let mut centre_of_tail: Vec<Option<usize>> = vec![None; self.tails.len()];
-        let mut tail_of_centre: Vec<Option<usize>> = vec![None; centres.len()];
-        loop {
-            let mut progress = false;
-            for ic in 0..centres.len() {
-                if tail_of_centre[ic].is_some() {
-                    continue;
-                }
-                let free_tail = |t: usize| centre_of_tail[t].is_none();
-                let cands = by_centre.row(ic);
-                // Only a tail strictly inside the radius makes the centre eligible.
-                if !cands
-                    .iter()
-                    .any(|&(t, d)| free_tail(t) && d < self.radius_km)
-                {
-                    continue;
-                }
-                let Some(it) = argmin(cands, free_tail) else {
-                    continue;
-                };
-                if argmin(by_tail.row(it), |c| tail_of_centre[c].is_none()) == Some(ic) {
-                    tail_of_centre[ic] = Some(it);
-                    centre_of_tail[it] = Some(ic);
-                    progress = true;
-                }
-            }
-            if !progress {
-                break;
-            }
-        }
-        tail_of_centre
-    }
-
-    /// For each centre, the tails closer than the radius, plus those at a NaN
-    /// distance (exact antipodes), in tail order. Tails are sorted by latitude
-    /// and a pair's distance is at least its latitude difference, so only a
-    /// band of tails is looked at; a chord test on unit vectors then spares
-    /// the exact (expensive) distance for all but the few real candidates.
-    fn candidate_pairs(&self, centres: &[Pos]) -> Candidates {
-        // 1e-5 rad (64 m) of margin covers every rounding difference between the
-        // prefilters and the exact distance, including float32 coordinates.
-        let angle = (self.radius_km / EARTH_RADIUS_KM + 1e-5).min(std::f64::consts::PI);
-        let search = angle / DEGTORAD;
-        let reach2 = (2.0 * (angle / 2.0).sin()).powi(2);
-        let index = LatLonIndex::build(self.tails.iter().map(|t| (t.pos.lat, t.pos.lon)), search);
-        let mut out = Candidates::with_rows(centres.len());
-        for c in centres {
-            let mut consider = |it: usize, target: &[f64; 3], reach2: f64, nan_only: bool| {
-                let t = &self.tails[it].pos;
-                if chord2(&t.xyz, target) > reach2 {
-                    return;
-                }
-                let d = distance(t, c);
-                if d.is_nan() || (!nan_only && d < self.radius_km) {
-                    out.push(it, d);
-                }
-            };
-            index.for_each_near(c.lat, c.lon, search, |it| {
-                consider(it, &c.xyz, reach2, false)
-            });
-            // Exact antipodes, which the chord test above excludes.
-            let anti = [-c.xyz[0], -c.xyz[1], -c.xyz[2]];
-            index.for_each_near(-c.lat, c.lon + 180.0, 1e-6, |it| {
-                consider(it, &anti, 1e-12, true)
-            });
-            out.end_row();
-        }
-        out
+    /// Greedy mutual-nearest matching of the centres to the tails. Tails
+    /// are the previous step's centres, so they are sorted by latitude, then
+    /// longitude, as the centres are; equal distances go to the lower index,
+    /// as numpy's `argmin` does.
+    fn match_centres(&mut self) {
+        let geo = Geometry {
+            radius: Radius {
+                km: self.radius_km,
+                key: radius_key(self.radius_km),
+            },
+            tolerance: KeyTolerance::for_coordinates(largest_radians(
+                &self.tail_pos,
+                &self.positions,
+            )),
+            distance: |t: u32, c: u32| {
+                distance(&self.tail_pos[t as usize], &self.positions[c as usize])
+            },
+        };
+        index_tails(&self.tail_pos, self.radius_km, &mut self.index);
+        collect_candidates(
+            &self.tail_pos,
+            &self.positions,
+            &geo,
+            &self.index,
+            &mut self.matching,
+        );
+        self.matching.run(self.tails.len(), &geo);
     }
 
     /// The tracks linked so far.
@@ -369,19 +255,143 @@ impl SimpleLinker {
     }
 }
 
-/// numpy's `argmin` over the admissible candidates: the first NaN if there is
-/// one, else the smallest distance, the lowest index on ties.
-fn argmin(cands: &[(usize, f64)], admissible: impl Fn(usize) -> bool) -> Option<usize> {
-    let mut best: Option<(usize, f64)> = None;
-    for &(i, d) in cands.iter().filter(|(i, _)| admissible(*i)) {
-        if d.is_nan() {
-            return Some(i);
+/// The key (squared chord) of the radius, unless the radius reaches so
+/// close to the antipode (beyond 3 rad) that only exact distances may be
+/// compared with it.
+fn radius_key(radius_km: f64) -> Option<f64> {
+    let angle = radius_km / EARTH_RADIUS_KM;
+    (angle <= 3.0).then(|| (2.0 * (angle / 2.0).sin()).powi(2))
+}
+
+/// The largest coordinate magnitude in radians, which bounds the rounding
+/// of the reference's coordinate differences. (NaN coordinates are passed
+/// over: they make NaN keys, which are never compared.)
+fn largest_radians(tails: &[Pos], centres: &[Pos]) -> f64 {
+    tails
+        .iter()
+        .chain(centres)
+        .map(|p| p.lat_rad.abs().max(p.lon_rad.abs()))
+        .fold(0.0, f64::max)
+}
+
+/// Indexes the tails for searches within the radius.
+fn index_tails(tails: &[Pos], radius_km: f64, index: &mut LatLonIndex<Indexed>) {
+    // 1e-5 rad (64 m) of margin covers every rounding difference between the
+    // index's search and the exact distance, including float32 coordinates.
+    let angle = (radius_km / EARTH_RADIUS_KM + 1e-5).min(std::f64::consts::PI);
+    let points = tails.iter().enumerate().map(|(i, t)| {
+        let p = Indexed {
+            xyz: t.xyz,
+            tail: i as u32,
+        };
+        (t.lat, t.lon, p)
+    });
+    index.rebuild(points, angle / DEGTORAD);
+}
+
+/// Collects, for each centre, the tails that may be closer than the radius,
+/// plus those at a NaN distance (exact antipodes): the index yields the
+/// tails near the centre, and keys drop those surely too far.
+fn collect_candidates<F: Fn(u32, u32) -> f64>(
+    tails: &[Pos],
+    centres: &[Pos],
+    geo: &Geometry<F>,
+    index: &LatLonIndex<Indexed>,
+    out: &mut Matching,
+) {
+    let reach = geo
+        .radius
+        .key
+        .map_or(f64::INFINITY, |k| geo.tolerance.upper(k));
+    let mut antipodes = OppositeLatitudes::new(tails);
+    let mut band = index.band(f64::NAN);
+    for c in centres {
+        // Centres are sorted by latitude: many share one.
+        if band.lat != c.lat {
+            band = index.band(c.lat);
         }
-        if best.is_none_or(|(_, bd)| d < bd) {
-            best = Some((i, d));
+        index.for_each_in(&band, c.lon, |points| {
+            let key = |p: &Indexed| chord2(&p.xyz, &c.xyz);
+            let mut odd = false;
+            out.extend(
+                points.len(),
+                points.iter().map(|p| {
+                    let key = key(p);
+                    let usual = key < KEY_NEAR_ANTIPODE;
+                    odd |= !(usual || key > reach);
+                    (p.tail, key, usual && key <= reach)
+                }),
+            );
+            // Keys that may come with a NaN distance (near antipodes, NaN
+            // coordinates): compute it now.
+            for p in points
+                .iter()
+                .filter(|p| odd && !(key(p) < KEY_NEAR_ANTIPODE || key(p) > reach))
+            {
+                let d = distance(&tails[p.tail as usize], c);
+                if d.is_nan() || d < geo.radius.km {
+                    out.push_exact(p.tail, key(p), d);
+                }
+            }
+        });
+        for it in antipodes.next(c.lat) {
+            let t = &tails[it];
+            if chord2(&t.xyz, &[-c.xyz[0], -c.xyz[1], -c.xyz[2]]) <= 1e-12 {
+                let d = distance(t, c);
+                if d.is_nan() {
+                    out.push_exact(it as u32, chord2(&t.xyz, &c.xyz), d);
+                }
+            }
+        }
+        out.end_centre();
+    }
+}
+
+/// A tail in the index: its unit vector and index.
+#[derive(Debug, Clone, Copy, Default)]
+struct Indexed {
+    xyz: [f64; 3],
+    tail: u32,
+}
+
+/// For centres in increasing latitude, the tails whose latitude is (within
+/// 1e-4°) the opposite of each centre's: a window sliding down the
+/// latitude-sorted tails. Exact antipodes (chord below 1e-6) are among them.
+struct OppositeLatitudes<'a> {
+    tails: &'a [Pos],
+    lo: usize,
+    hi: usize,
+}
+
+impl<'a> OppositeLatitudes<'a> {
+    const WINDOW: f64 = 1e-4;
+
+    fn new(tails: &'a [Pos]) -> Self {
+        OppositeLatitudes {
+            tails,
+            lo: tails.len(),
+            hi: tails.len(),
         }
     }
-    best.map(|(i, _)| i)
+
+    /// Indices of the tails within the window of `-lat`, which must not
+    /// be below that of the previous call.
+    fn next(&mut self, lat: f64) -> std::ops::Range<usize> {
+        let target = -lat;
+        if !target.is_finite() {
+            return 0..0;
+        }
+        let lat_of = |i: usize| self.tails[i].lat;
+        // (Past NaN latitudes too, which the sort left anywhere.)
+        let above = |lat: f64| lat > target + Self::WINDOW || lat.is_nan();
+        while self.hi > 0 && above(lat_of(self.hi - 1)) {
+            self.hi -= 1;
+        }
+        while self.lo > 0 && lat_of(self.lo - 1) >= target - Self::WINDOW {
+            self.lo -= 1;
+        }
+        self.lo.min(self.hi)..self.hi
+    }
 }
 
 #[cfg(test)]
@@ -567,5 +577,67 @@ mod tests {
         assert_eq!(t.len(), 1);
         let t = link(vec![(0, vec![c(45.0, 179.0)]), (H, vec![c(45.0, -179.0)])]);
         assert_eq!(t.len(), 1);
+    }
+
+    /// Centres as detection yields them: rows in file order, columns in
+    /// order, several centres on some rows, equal coordinates on some.
+    fn row_major(lats: &[f64], lons: &[f64]) -> Vec<Centre> {
+        let mut out = Vec::new();
+        for (r, &lat) in lats.iter().enumerate() {
+            for (k, &lon) in lons.iter().enumerate().filter(|(k, _)| (r + k) % 3 != 0) {
+                out.push(Centre {
+                    row: r as u32,
+                    col: k as u32,
+                    lat,
+                    lon,
+                    value: out.len() as f64,
+                });
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn sorting_centres_equals_the_stable_sort() {
+        let lons = [-180.0, -0.0, 0.0, 10.0, 10.0, 359.75];
+        let cases = [
+            row_major(&[90.0, 45.0, 0.25, -0.0, -90.0], &lons),
+            row_major(&[90.0, 45.0, 0.25, 0.0, -0.0, -90.0], &lons),
+            row_major(&[-90.0, -1.0, 0.0, 60.0], &lons),
+            row_major(&[10.0, 20.0, 10.0, 5.0], &lons),
+            row_major(&[10.0, f64::NAN, 5.0], &lons),
+            row_major(&[3.0, 2.0, 1.0], &[5.0, f64::NAN, 1.0]),
+        ];
+        for centres in cases {
+            let mut fast = centres.clone();
+            sort_by_lat_lon(&mut fast);
+            let mut stable = centres.clone();
+            stable.sort_by(by_lat_lon);
+            let values = |v: &[Centre]| v.iter().map(|c| c.value).collect::<Vec<_>>();
+            assert_eq!(values(&fast), values(&stable), "{centres:?}");
+        }
+    }
+
+    #[test]
+    fn kept_trigonometry_serves_only_the_same_coordinates() {
+        let types = CoordTypes {
+            lat_f32: true,
+            lon_f32: false,
+        };
+        let mut trig = GridTrig::default();
+        let mut got = Vec::new();
+        let steps = [
+            row_major(&[50.0, 40.0], &[0.0, 10.0, 20.0]),
+            row_major(&[50.0, 40.0], &[0.0, 10.0, 20.0]),
+            // Same rows and columns, other coordinates.
+            row_major(&[-5.5, 7.25], &[359.0, -10.0, 1e-9]),
+        ];
+        for centres in steps {
+            trig.positions(&centres, types, &mut got);
+            for (p, c) in got.iter().zip(&centres) {
+                let want = Pos::centre(c.lat, c.lon, types);
+                assert_eq!(format!("{p:?}"), format!("{want:?}"));
+            }
+        }
     }
 }

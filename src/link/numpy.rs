@@ -28,7 +28,7 @@
 //!   instruction by instruction, including VRSQRT14PD (emulated with Intel's
 //!   published reference algorithm; verified identical to the hardware
 //!   instruction on the test host).  -> [`svml_asin8_ha`].
-//!   On CPUs without AVX-512 numpy uses glibc `asin` instead ([`haversine_f32_centre_libm_asin`]).
+//!   On CPUs without AVX-512 numpy uses glibc `asin` instead (not replicated here).
 //! * `x ** 2` is `x * x`; `2 * c`, `R * c` are IEEE f64 multiplies; Rust never
 //!   contracts a*b+c into an FMA, so plain operators match numpy's separate ufuncs.
 //!
