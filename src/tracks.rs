@@ -233,7 +233,12 @@ impl TracksBuilder {
         let order = self.grouping_order(&offsets);
         permute_in_place(
             &order,
-            (&mut self.time, &mut self.lat, &mut self.lon, &mut self.value),
+            (
+                &mut self.time,
+                &mut self.lat,
+                &mut self.lon,
+                &mut self.value,
+            ),
         );
         drop(order);
         // The grouped track column is just the offsets spelled out.
@@ -345,7 +350,9 @@ mod tests {
         let mut expected: Vec<Vec<Point>> = vec![];
         let mut x: u64 = 12345;
         for step in 0..200i64 {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let open = expected.len();
             let q = Point {
                 time: step,
