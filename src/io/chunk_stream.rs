@@ -62,7 +62,7 @@ const DECODE_STEP: usize = 1 << 20;
 
 /// Decoded bytes that decoding ahead may hold beyond what the chunk it
 /// decodes needs for its first frame (see [`Ahead`]).
-pub const AHEAD_SLACK: usize = 0;
+pub const AHEAD_SLACK: usize = 12 << 20;
 
 /// Slot states.
 const FREE: u8 = 0;
