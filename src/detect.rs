@@ -79,9 +79,11 @@ pub trait Sample:
 /// Per-thread working buffers of the detector.
 #[derive(Debug, Default)]
 pub struct Scratch<T> {
-    /// The filled (and, in max mode, negated) frame.
+    /// The filled (and, in max mode, negated) frame, when the frame itself
+    /// cannot serve (see [`detect_typed`]).
     field: Vec<T>,
-    /// Minimum of each cell's row segment of the window.
+    /// Minimum of each cell's row segment of the window, for the window's
+    /// rows: row `r` at `r % window` (a ring).
     row_min: Vec<T>,
     /// Minimum of each cell's whole window, for one row.
     window_min: Vec<T>,
@@ -147,8 +149,25 @@ pub fn detect_typed<T: Sample>(
         wrap: grid.global,
     };
     let candidates = T::with_scratch(|scratch| {
-        fill(data, cfg.mode, &mut scratch.field);
-        extrema(shape, cfg, scratch)
+        let Scratch {
+            field,
+            row_min,
+            window_min,
+        } = scratch;
+        // A contiguous frame that filling would leave as it is (min mode, no
+        // missing value) is used in place: no copy, no frame-sized buffer.
+        let field: &[T] = match data.as_slice() {
+            Some(values)
+                if cfg.mode == Mode::Min && !values.iter().fold(false, |m, v| m | v.is_nan()) =>
+            {
+                values
+            }
+            _ => {
+                fill(data, cfg.mode, field);
+                field
+            }
+        };
+        extrema(field, shape, cfg, row_min, window_min)
     });
     let survivors = remove_duplicates(&candidates, shape);
     survivors
@@ -249,9 +268,11 @@ fn segment_minima<T: Sample>(row: &[T], h: usize, wrap: bool, out: &mut [T]) {
 /// window; that minimum is computed separably (row segments, then columns),
 /// which vectorises and touches each value a handful of times.
 fn extrema<T: Sample>(
+    field: &[T],
     shape: Shape,
     cfg: &DetectConfig,
-    scratch: &mut Scratch<T>,
+    row_min: &mut Vec<T>,
+    window_min: &mut Vec<T>,
 ) -> Vec<Candidate<T>> {
     let Shape { rows, cols, wrap } = shape;
     let s = cfg.window;
@@ -260,24 +281,30 @@ fn extrema<T: Sample>(
     if rows < s || (!wrap && cols < s) {
         return out;
     }
-    let Scratch {
-        field,
-        row_min,
-        window_min,
-    } = scratch;
-    row_min.resize(rows * cols, T::INFINITY);
-    for (row, mins) in field.chunks_exact(cols).zip(row_min.chunks_exact_mut(cols)) {
-        segment_minima(row, h, wrap, mins);
+    // Row minima of rows r - h ..= r + h, each row computed once.
+    row_min.resize(s * cols, T::INFINITY);
+    let ring = |rr: usize| (rr % s) * cols..(rr % s + 1) * cols;
+    for rr in 0..s - 1 {
+        segment_minima(
+            &field[rr * cols..(rr + 1) * cols],
+            h,
+            wrap,
+            &mut row_min[ring(rr)],
+        );
     }
     window_min.resize(cols, T::INFINITY);
     let mut window: Vec<T> = Vec::with_capacity(s * s);
     for r in h..rows - h {
-        window_min.copy_from_slice(&row_min[(r - h) * cols..(r - h + 1) * cols]);
+        let next = r + h;
+        segment_minima(
+            &field[next * cols..(next + 1) * cols],
+            h,
+            wrap,
+            &mut row_min[ring(next)],
+        );
+        window_min.copy_from_slice(&row_min[ring(r - h)]);
         for rr in r - h + 1..=r + h {
-            for (m, &v) in window_min
-                .iter_mut()
-                .zip(&row_min[rr * cols..(rr + 1) * cols])
-            {
+            for (m, &v) in window_min.iter_mut().zip(&row_min[ring(rr)]) {
                 *m = min(*m, v);
             }
         }

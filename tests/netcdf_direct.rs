@@ -2,10 +2,12 @@
 //! exactly the frames that reading through netCDF returns: bundled files and
 //! files written here (float32, int16-packed, float64, big-endian, chunked in
 //! time and in space, shuffle on and off, deflate levels 1 and 4, fletcher32,
-//! unlimited time, a 4-D variable with a length-1 level, unallocated chunks),
-//! read in aligned, single-step and misaligned blocks, on one thread and in a
-//! two-thread pool. Storage the direct path does not handle (szip,
-//! contiguous, blocks beyond a variable's own extent) falls back to netCDF.
+//! unlimited time, a 4-D variable with a length-1 level, unallocated chunks,
+//! a user block), read in aligned, single-step and misaligned blocks, on one
+//! thread and in a two-thread pool; frames of chunks that hold whole frames,
+//! decoded on use, also when used out of order on several threads. Storage
+//! the direct path does not handle (szip, contiguous, blocks beyond a
+//! variable's own extent) falls back to netCDF, and so do damaged chunks.
 
 mod common;
 
@@ -14,7 +16,7 @@ use std::ops::Range;
 use std::path::Path;
 
 use stormtrack::backend::{blocks, plan_blocks};
-use stormtrack::field::Frame;
+use stormtrack::field::{Frame, FrameSource};
 use stormtrack::io::netcdf::NetcdfReader;
 use stormtrack::io::{FieldReader, FileFormat, VariableRequest};
 
@@ -57,6 +59,12 @@ fn read(
         assert_eq!(frames.len(), b.len());
         values.extend(bits(&frames));
     }
+    assert_eq!(
+        r.direct_fallbacks(),
+        0,
+        "{}: direct reads failed",
+        path.display()
+    );
     (values, r.direct_stats().0)
 }
 
@@ -582,4 +590,128 @@ fn tracks_are_identical_with_the_switch_off() {
             input.display()
         );
     }
+}
+
+#[test]
+fn chunks_of_whole_frames_are_decoded_once_whatever_the_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    for shuffle in [true, false] {
+        let path = dir.path().join(format!("frames_{shuffle}.nc"));
+        // 4 time chunks (3, 3, 3, 1 steps) of whole frames.
+        let mut s = Spec::new(&[3, NLAT, NLON]);
+        s.shuffle = shuffle;
+        write_spec(&path, &s);
+        for (schedule, threads) in [
+            (blocks(0..STEPS, 1).collect::<Vec<_>>(), 1),
+            (blocks(0..STEPS, 2).collect(), 2),
+            (blocks(0..STEPS, 3).collect(), 2),
+        ] {
+            let mut r =
+                NetcdfReader::open_with(&path, FileFormat::Netcdf4, &request("msl"), true).unwrap();
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            for b in &schedule {
+                pool.install(|| r.read(b.start, b.len())).unwrap();
+            }
+            assert_eq!(r.direct_stats(), (schedule.len(), 4), "{schedule:?}");
+        }
+    }
+}
+
+#[test]
+fn frames_decoded_on_use_read_alike_in_any_order_on_any_thread() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut specs = vec![Spec::new(&[4, NLAT, NLON]), Spec::new(&[STEPS, NLAT, NLON])];
+    specs[1].packed = true;
+    let mut level = Spec::new(&[3, 1, NLAT, NLON]);
+    level.level = true;
+    level.double = true;
+    specs.push(level);
+    for (k, spec) in specs.iter().enumerate() {
+        let path = dir.path().join(format!("order{k}.nc"));
+        write_spec(&path, spec);
+        let whole = blocks(0..STEPS, STEPS).collect::<Vec<_>>();
+        let (want, _) = read(&path, "msl", false, &whole, None);
+        let mut r =
+            NetcdfReader::open_with(&path, FileFormat::Netcdf4, &request("msl"), true).unwrap();
+        let mut sources: Vec<(usize, FrameSource)> = Vec::new();
+        for b in blocks(0..STEPS, 3) {
+            let got = r.read_sources(b.start, b.len()).unwrap();
+            assert!(got.iter().all(|s| matches!(s, FrameSource::Deferred(_))));
+            sources.extend(b.zip(got));
+        }
+        // Scrambled, two at a time: frames sharing memory pages with frames
+        // already used and given back still read whole.
+        sources.sort_by_key(|(t, _)| (t * 7) % STEPS);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        use rayon::prelude::*;
+        let mut got: Vec<(usize, Vec<u64>)> = pool.install(|| {
+            sources
+                .into_par_iter()
+                .with_max_len(1)
+                .map(|(t, s)| {
+                    let frame = s.load().unwrap();
+                    (t, bits(std::slice::from_ref(&*frame)))
+                })
+                .collect()
+        });
+        got.sort_by_key(|(t, _)| *t);
+        let got: Vec<u64> = got.into_iter().flat_map(|(_, v)| v).collect();
+        assert!(got == want, "spec {k}: values differ from netCDF's");
+        assert_eq!(r.direct_fallbacks(), 0);
+    }
+}
+
+#[test]
+fn a_user_block_is_read_through_hdf5() {
+    // HDF5 data after a 512-byte user block: chunk addresses are not file
+    // offsets, so stored chunks are fetched by HDF5.
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("plain.nc");
+    write_spec(&plain, &Spec::new(&[3, NLAT, NLON]));
+    let mut bytes = vec![0u8; 512];
+    bytes.extend(std::fs::read(&plain).unwrap());
+    let shifted = dir.path().join("user_block.nc");
+    std::fs::write(&shifted, bytes).unwrap();
+    check(&shifted, "msl", Expect::All);
+}
+
+#[test]
+fn damaged_chunks_read_as_netcdf_reads_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.nc");
+    write_spec(&good, &Spec::new(&[STEPS, NLAT, NLON]));
+    let mut bytes = std::fs::read(&good).unwrap();
+    // The one chunk (noisy data does not deflate to nothing) fills most of
+    // the file: a damaged run in its last quarter breaks the stream there.
+    let at = bytes.len() * 3 / 4;
+    bytes[at..at + 64].fill(0x5a);
+    let bad = dir.path().join("bad.nc");
+    std::fs::write(&bad, &bytes).unwrap();
+    let per_step = |path: &Path, direct: bool| {
+        let mut r =
+            NetcdfReader::open_with(path, FileFormat::Netcdf4, &request("msl"), direct).unwrap();
+        let out: Vec<Result<Vec<u64>, String>> = blocks(0..STEPS, 1)
+            .map(|b| {
+                r.read(b.start, b.len())
+                    .map(|f| bits(&f))
+                    .map_err(|e| e.to_string())
+            })
+            .collect();
+        (out, r.direct_fallbacks())
+    };
+    let (via_netcdf, _) = per_step(&bad, false);
+    let (direct, fallbacks) = per_step(&bad, true);
+    // netCDF refuses the whole chunk, and so does the direct path: a block's
+    // last frame of a chunk waits for the chunk's checksum.
+    assert!(via_netcdf.iter().all(Result::is_err));
+    assert!(fallbacks > 0);
+    assert_eq!(direct, via_netcdf);
+    // Intact, the same blocks read alike.
+    assert_eq!(per_step(&good, true).0, per_step(&good, false).0);
 }

@@ -3,7 +3,9 @@
 //!
 //! Frames are read in blocks of consecutive steps aligned with the file's
 //! chunking in time, so memory stays bounded by a few blocks whatever the
-//! length of the record; only the track store grows.
+//! length of the record; only the track store grows. Readers may hand out
+//! frames decoded on use ([`crate::field::FrameSource`]); every backend drops
+//! each frame as soon as it is detected, so such a block shrinks as it goes.
 
 pub mod launcher;
 pub mod memory;
@@ -237,15 +239,39 @@ impl LinkStage {
     }
 }
 
-/// Detects one frame and notes whether it was entirely missing.
+/// What detecting one frame gave, and the time it took.
+#[derive(Debug)]
+pub struct FrameDetected {
+    pub centres: Vec<Centre>,
+    /// Whether the frame was entirely missing.
+    pub missing: bool,
+    /// Time spent decoding a deferred frame (reading, in the statistics).
+    pub load: Duration,
+    /// Time spent detecting.
+    pub detect: Duration,
+}
+
+/// Loads one frame (decoding it if deferred), detects it and notes whether
+/// it was entirely missing; the source is dropped (its memory given back)
+/// before this returns.
 pub fn detect_frame(
     tracker: &dyn Tracker,
-    frame: &crate::field::Frame,
+    source: crate::field::FrameSource,
     meta: &FieldMeta,
-) -> (Vec<Centre>, bool) {
-    let centres = tracker.detect(frame, &meta.grid);
+) -> Result<FrameDetected> {
+    let t = std::time::Instant::now();
+    let frame = source.load()?;
+    let load = t.elapsed();
+    let t = std::time::Instant::now();
+    let centres = tracker.detect(&frame, &meta.grid);
     let missing = centres.is_empty() && frame.all_missing();
-    (centres, missing)
+    let detect = t.elapsed();
+    Ok(FrameDetected {
+        centres,
+        missing,
+        load,
+        detect,
+    })
 }
 
 /// What a run produced, on the process that writes it.

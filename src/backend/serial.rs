@@ -1,7 +1,9 @@
 //! The serial backend: read a block, detect its frames, hand them on, repeat.
+//! Each frame is dropped once detected, so a block of frames decoded on use
+//! (see [`crate::field::FrameSource`]) shrinks as it is detected.
 
 use std::ops::Range;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::{detect_frame, BlockTimes, Detected};
 use crate::error::Result;
@@ -18,25 +20,23 @@ pub fn detect_blocks(
 ) -> Result<()> {
     for b in plan {
         let t = Instant::now();
-        let frames = reader.read(b.start, b.len())?;
-        let read = t.elapsed();
-        let t = Instant::now();
+        let sources = reader.read_sources(b.start, b.len())?;
+        let mut read = t.elapsed();
+        let mut detect = Duration::ZERO;
         let meta = reader.meta();
-        let steps = frames
-            .iter()
-            .map(|f| detect_frame(tracker, f, meta))
-            .collect();
-        drop(frames);
-        let times = BlockTimes {
-            read,
-            detect: t.elapsed(),
-        };
+        let mut steps = Vec::with_capacity(sources.len());
+        for source in sources {
+            let d = detect_frame(tracker, source, meta)?;
+            read += d.load;
+            detect += d.detect;
+            steps.push((d.centres, d.missing));
+        }
         sink(
             Detected {
                 start: b.start,
                 steps,
             },
-            times,
+            BlockTimes { read, detect },
         )?;
     }
     Ok(())

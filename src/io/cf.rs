@@ -68,13 +68,19 @@ impl Decoding {
 
     /// Decodes stored values (exactly representable as f64) into float32.
     pub fn decode_f32(&self, raw: &[f64]) -> Vec<f32> {
+        let mut out = vec![0.0; raw.len()];
+        self.decode_f32_into(raw, &mut out);
+        out
+    }
+
+    /// [`Decoding::decode_f32`] into `out` (as long as `raw`).
+    pub fn decode_f32_into(&self, raw: &[f64], out: &mut [f32]) {
         let scale = self.scale.map(|s| s.value as f32);
         let offset = self.offset.map(|o| o.value as f32);
-        raw.iter()
-            .map(|&v| {
-                if self.is_missing(v) {
-                    return f32::NAN;
-                }
+        for (o, &v) in out.iter_mut().zip(raw) {
+            *o = if self.is_missing(v) {
+                f32::NAN
+            } else {
                 let mut x = v as f32;
                 if let Some(s) = scale {
                     x *= s;
@@ -83,20 +89,26 @@ impl Decoding {
                     x += o;
                 }
                 x
-            })
-            .collect()
+            };
+        }
     }
 
     /// Decodes stored values into float64.
     pub fn decode_f64(&self, raw: &[f64]) -> Vec<f64> {
+        let mut out = raw.to_vec();
+        self.decode_f64_in_place(&mut out);
+        out
+    }
+
+    /// [`Decoding::decode_f64`] in place.
+    pub fn decode_f64_in_place(&self, values: &mut [f64]) {
         let scale = self.scale.map(|s| s.value);
         let offset = self.offset.map(|o| o.value);
-        raw.iter()
-            .map(|&v| {
-                if self.is_missing(v) {
-                    return f64::NAN;
-                }
-                let mut x = v;
+        for v in values {
+            *v = if self.is_missing(*v) {
+                f64::NAN
+            } else {
+                let mut x = *v;
                 if let Some(s) = scale {
                     x *= s;
                 }
@@ -104,8 +116,8 @@ impl Decoding {
                     x += o;
                 }
                 x
-            })
-            .collect()
+            };
+        }
     }
 
     #[inline]

@@ -1,6 +1,17 @@
 //! Direct chunk reads of NetCDF-4 variables: the stored (compressed) chunks
-//! are fetched with HDF5's `H5Dread_chunk` and decoded here, in parallel, with
-//! libdeflate instead of inside `nc_get_vara` on one thread with zlib.
+//! are read and decoded here instead of inside `nc_get_vara` (on one thread,
+//! with zlib, through HDF5's chunk cache), in one of two ways:
+//!
+//! * chunks that hold whole frames (the last two dimensions, latitude and
+//!   longitude, whole; any number of steps or levels), the usual layout of
+//!   ERA5-like files: [`ChunkedVar::frames`] hands out one frame per step,
+//!   decoded on use, on the thread that uses it, by a streaming inflate
+//!   (zlib-rs) straight from the file, and given back to the operating
+//!   system frame by frame (see [`super::chunk_stream`]). Deflate and shuffle
+//!   only;
+//! * any other chunking, and fletcher32: [`ChunkedVar::read_parts`] fetches a
+//!   block's chunks with `H5Dread_chunk`, inflates them in parallel with
+//!   libdeflate and copies them into the block's frames.
 //!
 //! A NetCDF-4 file is an HDF5 file whose root-group variables are datasets of
 //! the same name. [`ChunkedVar::open`] accepts a dataset only when it is
@@ -11,7 +22,9 @@
 //! cannot serve exactly as netCDF would (beyond the dataset's extent along an
 //! unlimited dimension, an unallocated chunk without a defined fill value, any
 //! HDF5 or decoding error) also returns `None`, and the caller reads that block
-//! through netCDF, which produces the familiar error if the file is damaged.
+//! through netCDF, which produces the familiar error if the file is damaged; a
+//! frame decoded on use that cannot be decoded is read through netCDF by its
+//! user (see `io::netcdf`), with the same result.
 //!
 //! Values come back as netCDF's `nc_get_vara` would return them converted to
 //! the requested type (`f32` for float32, `f64` for any type), in the order of
@@ -19,23 +32,31 @@
 //!
 //! Threads: HDF5 calls (lookups and raw reads) hold the process-wide lock that
 //! the netcdf crate takes around every netCDF call (`hdf5_metno_sys::LOCK`),
-//! so they never run concurrently with each other or with netCDF; inflating,
-//! unshuffling and copying run in parallel on the *current* rayon pool when
-//! called inside one, and on the calling thread otherwise, so the backend's
-//! `--threads` decides.
+//! so they never run concurrently with each other or with netCDF. Frames
+//! decoded on use read the file with `pread` at the chunk addresses HDF5
+//! gives (when no user block shifts them; else the stored chunk is fetched
+//! whole with `H5Dread_chunk` when the frame is handed out), without HDF5.
+//! In [`ChunkedVar::read_parts`], inflating, unshuffling and copying run in
+//! parallel on the *current* rayon pool when called inside one, and on the
+//! calling thread otherwise, so the backend's `--threads` decides.
 //!
-//! Memory: a block's chunks are decoded, copied into the block's frames and
-//! dropped (or recycled, up to 128 MiB) one by one, so a read holds the frames
-//! plus about one compressed and one decoded chunk per thread. When a block
-//! ends inside a time chunk (chunks longer in time than the backends' blocks:
-//! more than 512 MiB of frames, or a selection starting mid-chunk), the decoded
-//! chunks of that last time row are kept for the next block, so that each chunk
-//! is inflated once rather than once per block. HDF5 (and so netCDF) must hold
-//! a whole decoded chunk to return any part of it, so keeping one chunk costs
-//! no more at peak than netCDF's own reads; a row of chunks is kept up to
-//! [`ROW_CACHE_BYTES`] and beyond that decoded again for each block, which is
-//! what netCDF does with its default chunk cache. Only a streaming inflate
-//! could go below one chunk; it is not done here.
+//! Memory: a chunk of whole frames costs at most the part decoded before its
+//! first frame is complete, less what its used frames gave back: with
+//! shuffle, `(size - 1) / size` of the chunk plus a frame (38.5 MB of a
+//! 12-step float32 0.25-degree chunk of 50 MB); without, one frame. Its
+//! compressed bytes are read 1 MiB at a time. When a block ends inside a time
+//! chunk (chunks longer in time than the backends' blocks, or a selection
+//! starting mid-chunk), the chunks of that time row are kept for the next
+//! block, which continues decoding them, so that each chunk is inflated once.
+//!
+//! [`ChunkedVar::read_parts`] decodes a block's chunks, copies them into the
+//! block's frames and drops (or recycles, up to 128 MiB: fresh buffers cost
+//! page faults as long as a fast inflate) them one by one, so a read holds
+//! the frames plus about one compressed and one decoded chunk per thread.
+//! The decoded chunks of a time row that a block ends inside are kept for the
+//! next block likewise, up to [`ROW_CACHE_BYTES`], and beyond that decoded
+//! again for each block, which is what netCDF does with its default chunk
+//! cache (HDF5 must hold a whole decoded chunk to return any part of it).
 
 use std::collections::HashMap;
 use std::ffi::CString;
@@ -50,11 +71,11 @@ use hdf5_metno_sys::h5d::{
     H5D_fill_time_t, H5D_fill_value_t, H5D_layout_t, H5Dclose, H5Dget_chunk_info_by_coord,
     H5Dget_create_plist, H5Dget_space, H5Dget_type, H5Dopen2, H5Dread_chunk,
 };
-use hdf5_metno_sys::h5f::{H5Fclose, H5Fopen, H5F_ACC_RDONLY};
+use hdf5_metno_sys::h5f::{H5Fclose, H5Fget_create_plist, H5Fopen, H5F_ACC_RDONLY};
 use hdf5_metno_sys::h5i::hid_t;
 use hdf5_metno_sys::h5p::{
     H5Pclose, H5Pfill_value_defined, H5Pget_chunk, H5Pget_fill_time, H5Pget_fill_value,
-    H5Pget_filter2, H5Pget_layout, H5Pget_nfilters, H5P_DEFAULT,
+    H5Pget_filter2, H5Pget_layout, H5Pget_nfilters, H5Pget_userblock, H5P_DEFAULT,
 };
 use hdf5_metno_sys::h5s::{H5Sclose, H5Sget_simple_extent_dims, H5Sget_simple_extent_ndims};
 use hdf5_metno_sys::h5t::{
@@ -63,6 +84,8 @@ use hdf5_metno_sys::h5t::{
 };
 use hdf5_metno_sys::h5z::{H5Z_FILTER_DEFLATE, H5Z_FILTER_FLETCHER32, H5Z_FILTER_SHUFFLE};
 use rayon::prelude::*;
+
+use super::chunk_stream::{ChunkFrame, Pipeline, Raw, StreamedChunk};
 
 /// Largest time row of decoded chunks kept between two blocks.
 pub const ROW_CACHE_BYTES: usize = 2 << 30;
@@ -88,7 +111,8 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn size(self) -> usize {
+    /// Bytes per element.
+    pub fn size(self) -> usize {
         match self {
             Kind::F32 => 4,
             Kind::F64 => 8,
@@ -107,21 +131,58 @@ pub struct Decoded {
 }
 
 impl Decoded {
+    /// Interleaved elements (e.g. one fill value).
+    pub(crate) fn interleaved(bytes: Vec<u8>) -> Self {
+        Decoded {
+            bytes,
+            planar: false,
+        }
+    }
+
+    /// The whole chunk as a [`View`] of `elem`-byte elements.
+    pub(crate) fn view(&self, elem: usize) -> View<'_> {
+        if self.planar {
+            let n = self.bytes.len() / elem;
+            View::planar((0..elem).map(|j| &self.bytes[j * n..(j + 1) * n]))
+        } else {
+            View::Interleaved(&self.bytes)
+        }
+    }
+}
+
+/// Decoded elements to convert: interleaved bytes, or one slice per byte
+/// plane (byte `j` of element `k` at `planes[j][k]`; at most 8 planes).
+#[derive(Debug, Clone, Copy)]
+pub enum View<'a> {
+    Interleaved(&'a [u8]),
+    Planar([&'a [u8]; 8]),
+}
+
+impl<'a> View<'a> {
+    pub(crate) fn planar(planes: impl Iterator<Item = &'a [u8]>) -> Self {
+        let mut out: [&[u8]; 8] = [&[]; 8];
+        for (o, p) in out.iter_mut().zip(planes) {
+            *o = p;
+        }
+        View::Planar(out)
+    }
+
     /// Calls `put(k, bytes of element start + k)` for `len` elements.
     #[inline(always)]
     fn each<const N: usize>(&self, start: usize, len: usize, mut put: impl FnMut(usize, [u8; N])) {
-        if self.planar {
-            let n = self.bytes.len() / N;
-            let planes: [&[u8]; N] =
-                std::array::from_fn(|j| &self.bytes[j * n + start..j * n + start + len]);
-            #[allow(clippy::needless_range_loop)] // k indexes all N planes
-            for k in 0..len {
-                put(k, std::array::from_fn(|j| planes[j][k]));
+        match self {
+            View::Planar(p) => {
+                let planes: [&[u8]; N] = std::array::from_fn(|j| &p[j][start..start + len]);
+                #[allow(clippy::needless_range_loop)] // k indexes all N planes
+                for k in 0..len {
+                    put(k, std::array::from_fn(|j| planes[j][k]));
+                }
             }
-        } else {
-            let run = &self.bytes[start * N..(start + len) * N];
-            for (k, b) in run.chunks_exact(N).enumerate() {
-                put(k, b.try_into().expect("element size"));
+            View::Interleaved(bytes) => {
+                let run = &bytes[start * N..(start + len) * N];
+                for (k, b) in run.chunks_exact(N).enumerate() {
+                    put(k, b.try_into().expect("element size"));
+                }
             }
         }
     }
@@ -133,7 +194,7 @@ pub trait Sample: Copy + Default + Send + Sync + 'static {
     fn supports(kind: Kind) -> bool;
     /// Converts elements `start..start + out.len()` of `src` (of `kind`, in
     /// big- or little-endian order) into `out`.
-    fn convert(kind: Kind, be: bool, src: &Decoded, start: usize, out: &mut [Self]);
+    fn convert(kind: Kind, be: bool, src: &View<'_>, start: usize, out: &mut [Self]);
 }
 
 macro_rules! convert_as {
@@ -156,7 +217,7 @@ impl Sample for f32 {
         // netCDF range-checks narrowing conversions; the caller never asks.
         kind == Kind::F32
     }
-    fn convert(kind: Kind, be: bool, src: &Decoded, start: usize, out: &mut [f32]) {
+    fn convert(kind: Kind, be: bool, src: &View<'_>, start: usize, out: &mut [f32]) {
         assert_eq!(kind, Kind::F32, "checked by supports()");
         convert_as!(src, start, out, 4, f32, be, |v| v)
     }
@@ -166,7 +227,7 @@ impl Sample for f64 {
     fn supports(_: Kind) -> bool {
         true
     }
-    fn convert(kind: Kind, be: bool, src: &Decoded, start: usize, out: &mut [f64]) {
+    fn convert(kind: Kind, be: bool, src: &View<'_>, start: usize, out: &mut [f64]) {
         match kind {
             Kind::F32 => convert_as!(src, start, out, 4, f32, be, f64::from),
             Kind::F64 => convert_as!(src, start, out, 8, f64, be, |v| v),
@@ -238,6 +299,12 @@ pub struct ChunkedVar {
     /// Chunks read and decoded (idem).
     decoded: AtomicUsize,
     spare: Spare,
+    /// The file, to read stored chunks at HDF5's addresses (`None` when
+    /// those are not file offsets: a user block; then HDF5 reads them).
+    file: Option<Arc<std::fs::File>>,
+    /// Streamed chunks of the time row `stream_row`, kept for the next block.
+    streams: HashMap<Vec<usize>, Arc<StreamedChunk>>,
+    stream_row: usize,
 }
 
 /// Closes an HDF5 id of the given kind when dropped.
@@ -311,6 +378,9 @@ impl ChunkedVar {
                 return None;
             }
             let filters = filter_pipeline(dcpl, size)?;
+            let file = plain_offsets(file)
+                .then(|| std::fs::File::open(path).ok().map(Arc::new))
+                .flatten();
             let fill = fill_value(dcpl, dset, size)?;
             Some(ChunkedVar {
                 hdf5: handles,
@@ -325,6 +395,9 @@ impl ChunkedVar {
                 served: 0,
                 decoded: AtomicUsize::new(0),
                 spare: Spare::default(),
+                file,
+                streams: HashMap::new(),
+                stream_row: 0,
             })
         }
     }
@@ -409,6 +482,204 @@ impl ChunkedVar {
         }
         self.served += 1;
         Some(out)
+    }
+
+    /// The frames of the hyperslab `ext`, one per index of its dimensions
+    /// before the last two (row-major), each decoded when first read and
+    /// given back when dropped (see [`super::chunk_stream`]). `None` when the
+    /// chunks do not hold whole frames (the last two dimensions whole) or
+    /// their filters do not stream; the block is then read with
+    /// [`ChunkedVar::read_parts`].
+    pub fn frames(&mut self, ext: &[Range<usize>]) -> Option<Vec<ChunkFrame>> {
+        let nd = self.extent.len();
+        if nd < 2
+            || ext.len() != nd
+            || ext.iter().zip(&self.extent).any(|(r, &e)| r.end > e)
+            || ext.iter().any(|r| r.is_empty())
+        {
+            return None;
+        }
+        let outer = nd - 2;
+        if (outer..nd).any(|d| self.chunk[d] != self.extent[d] || ext[d] != (0..self.extent[d])) {
+            return None;
+        }
+        self.pipeline(0)?;
+        let slot_elems = self.chunk[outer] * self.chunk[outer + 1];
+        let slots: usize = self.chunk[..outer].iter().product();
+        let mut stride = vec![1usize; outer];
+        for d in (0..outer.saturating_sub(1)).rev() {
+            stride[d] = stride[d + 1] * self.chunk[d + 1];
+        }
+        let time = self.time_axis.filter(|&t| t < outer);
+        let row_of = |t: usize, i: usize| i / self.chunk[t] * self.chunk[t];
+        if time.is_none_or(|t| row_of(t, ext[t].start) != self.stream_row) {
+            // The block does not continue the kept row: it is of no more use.
+            self.streams.clear();
+        }
+        let count: usize = ext[..outer].iter().map(|r| r.len()).product();
+        let mut frames = Vec::with_capacity(count);
+        let mut idx: Vec<usize> = ext[..outer].iter().map(|r| r.start).collect();
+        for _ in 0..count {
+            let mut origin: Vec<usize> = (0..outer)
+                .map(|d| idx[d] / self.chunk[d] * self.chunk[d])
+                .collect();
+            let slot: usize = (0..outer).map(|d| (idx[d] - origin[d]) * stride[d]).sum();
+            origin.extend([0, 0]);
+            let frame = match self.streams.get(&origin).and_then(|c| c.claim(slot)) {
+                Some(f) => f,
+                None => {
+                    let chunk = Arc::new(self.open_stream(&origin, ext, slots, slot_elems)?);
+                    let f = chunk.claim(slot)?;
+                    self.streams.insert(origin, chunk);
+                    f
+                }
+            };
+            frames.push(frame);
+            for d in (0..outer).rev() {
+                idx[d] += 1;
+                if idx[d] < ext[d].end {
+                    break;
+                }
+                idx[d] = ext[d].start;
+            }
+        }
+        // Each chunk is checked whole before the block's last frame of it.
+        for i in (0..frames.len()).rev() {
+            if !frames[i + 1..].iter().any(|f| f.same_chunk(&frames[i])) {
+                frames[i].verify_chunk();
+            }
+        }
+        // Keep the last row's chunks when the block ends inside it, so that
+        // the next block decodes them no further than it has to.
+        match time {
+            Some(t) => {
+                let row = row_of(t, ext[t].end - 1);
+                if ext[t].end < (row + self.chunk[t]).min(self.extent[t]) {
+                    self.streams.retain(|o, _| o[t] == row);
+                    self.stream_row = row;
+                } else {
+                    self.streams.clear();
+                }
+            }
+            None => self.streams.clear(),
+        }
+        self.served += 1;
+        Some(frames)
+    }
+
+    /// How chunks stored with filter `mask` decode, if they stream.
+    fn pipeline(&self, mask: c_uint) -> Option<Pipeline> {
+        let mut p = Pipeline {
+            deflate: false,
+            shuffle: false,
+        };
+        // Write order: shuffle, then deflate.
+        for (i, f) in self.filters.iter().enumerate() {
+            if i < 32 && mask & (1 << i) != 0 {
+                continue;
+            }
+            match *f {
+                Filter::Shuffle(size) if size == self.kind.size() && !p.shuffle && !p.deflate => {
+                    p.shuffle = true;
+                }
+                Filter::Deflate if !p.deflate => p.deflate = true,
+                _ => return None,
+            }
+        }
+        Some(p)
+    }
+
+    /// Starts streaming the chunk at `origin` for the block `ext`: its slots
+    /// outside the dataset, or at other indices of the block's fixed
+    /// dimensions, will never be claimed.
+    fn open_stream(
+        &self,
+        origin: &[usize],
+        ext: &[Range<usize>],
+        slots: usize,
+        slot_elems: usize,
+    ) -> Option<StreamedChunk> {
+        let outer = origin.len() - 2;
+        let wanted = |slot: usize| {
+            let mut rest = slot;
+            (0..outer).rev().all(|d| {
+                let i = origin[d] + rest % self.chunk[d];
+                rest /= self.chunk[d];
+                i < self.extent[d] && (Some(d) == self.time_axis || ext[d].contains(&i))
+            })
+        };
+        let _lock = hdf5_metno_sys::LOCK.lock();
+        super::hdf5_quiet::quiet_hdf5_errors();
+        let offset: Vec<hsize_t> = origin.iter().map(|&o| o as hsize_t).collect();
+        let (mut mask, mut addr, mut size): (c_uint, haddr_t, hsize_t) = (0, 0, 0);
+        // SAFETY: `offset` has one entry per dimension; outputs are locals.
+        let rc = unsafe {
+            H5Dget_chunk_info_by_coord(
+                self.hdf5.dset,
+                offset.as_ptr(),
+                &mut mask,
+                &mut addr,
+                &mut size,
+            )
+        };
+        if rc < 0 {
+            return None;
+        }
+        let (kind, be) = (self.kind, self.big_endian);
+        if addr == HADDR_UNDEF || size == 0 {
+            let Fill::Value(one) = &self.fill else {
+                return None;
+            };
+            return Some(StreamedChunk::filled(
+                one.clone(),
+                kind,
+                be,
+                slots,
+                slot_elems,
+                wanted,
+            ));
+        }
+        let pipeline = self.pipeline(mask)?;
+        let len = usize::try_from(size).ok()?;
+        let raw = match &self.file {
+            Some(file) => {
+                use std::os::fd::AsRawFd;
+                // Only a hint: the kernel reads the chunk ahead of its use.
+                // SAFETY: a valid descriptor; no memory is passed.
+                unsafe {
+                    libc::posix_fadvise(
+                        file.as_raw_fd(),
+                        addr as libc::off_t,
+                        len as libc::off_t,
+                        libc::POSIX_FADV_WILLNEED,
+                    );
+                }
+                Raw::File {
+                    file: Arc::clone(file),
+                    offset: addr,
+                    len,
+                }
+            }
+            None => {
+                let mut raw = vec![0u8; len];
+                // SAFETY: `raw` holds the chunk's stored size, as HDF5 reported it.
+                let rc = unsafe {
+                    H5Dread_chunk(
+                        self.hdf5.dset,
+                        H5P_DEFAULT,
+                        offset.as_ptr(),
+                        &mut mask,
+                        raw.as_mut_ptr().cast::<c_void>(),
+                    )
+                };
+                if rc < 0 {
+                    return None;
+                }
+                Raw::Memory(raw)
+            }
+        };
+        self.decoded.fetch_add(1, Ordering::Relaxed);
+        StreamedChunk::new(raw, pipeline, kind, be, slots, slot_elems, wanted)
     }
 
     /// Chunk origins (in elements) overlapping `ext`, in row-major order.
@@ -516,10 +787,11 @@ impl ChunkedVar {
             runs.push((src, out, n));
             Some(())
         })?;
+        let view = data.view(self.kind.size());
         let copy = |&(src, out, n): &(usize, usize, usize)| {
             // SAFETY: runs of distinct chunks, and of one chunk, are disjoint.
             let out = unsafe { dst.slice(out, n) };
-            T::convert(self.kind, self.big_endian, data, src, out);
+            T::convert(self.kind, self.big_endian, &view, src, out);
         };
         if rayon::current_thread_index().is_some() {
             runs.par_iter().with_min_len(16).for_each(copy);
@@ -540,7 +812,7 @@ impl ChunkedVar {
             return None;
         };
         let mut value = [T::default()];
-        T::convert(self.kind, self.big_endian, one, 0, &mut value);
+        T::convert(self.kind, self.big_endian, &one.view(1), 0, &mut value);
         self.for_each_run(origin, ext, |_, out, n| {
             // SAFETY: as in `scatter`.
             unsafe { dst.slice(out, n) }.fill(value[0]);
@@ -648,6 +920,18 @@ impl Spare {
             }
         }
     }
+}
+
+/// Whether HDF5's addresses in `file` are offsets in the file: no user
+/// block moves the HDF5 data (and so its base address) further in.
+unsafe fn plain_offsets(file: hid_t) -> bool {
+    let fcpl = H5Fget_create_plist(file);
+    if fcpl < 0 {
+        return false;
+    }
+    let _fcpl = Guard(fcpl, H5Pclose);
+    let mut userblock: hsize_t = 1;
+    H5Pget_userblock(fcpl, &mut userblock) >= 0 && userblock == 0
 }
 
 /// The dataset's current dimensions.
@@ -759,10 +1043,7 @@ unsafe fn fill_value(dcpl: hid_t, dset: hid_t, size: usize) -> Option<Fill> {
     if H5Pget_fill_value(dcpl, ty, one.as_mut_ptr().cast::<c_void>()) < 0 {
         return None;
     }
-    Some(Fill::Value(Decoded {
-        bytes: one,
-        planar: false,
-    }))
+    Some(Fill::Value(Decoded::interleaved(one)))
 }
 
 /// Undoes the filter pipeline on one stored chunk; `None` on any failure or
@@ -940,7 +1221,7 @@ mod tests {
             planar: false,
         };
         let mut out = [0f64; 2];
-        f64::convert(Kind::I16, true, &inter, 1, &mut out);
+        f64::convert(Kind::I16, true, &inter.view(2), 1, &mut out);
         assert_eq!(out, [16.0, -32768.0]);
         // The same three big-endian int16 (-2, 16, -32768), byte-shuffled.
         let planar = Decoded {
@@ -948,14 +1229,14 @@ mod tests {
             planar: true,
         };
         let mut out = [0f64; 3];
-        f64::convert(Kind::I16, true, &planar, 0, &mut out);
+        f64::convert(Kind::I16, true, &planar.view(2), 0, &mut out);
         assert_eq!(out, [-2.0, 16.0, -32768.0]);
         let one = Decoded {
             bytes: 1.5f32.to_le_bytes().to_vec(),
             planar: false,
         };
         let mut out = [0f32; 1];
-        f32::convert(Kind::F32, false, &one, 0, &mut out);
+        f32::convert(Kind::F32, false, &one.view(4), 0, &mut out);
         assert_eq!(out, [1.5]);
         assert!(!f32::supports(Kind::I16) && !f32::supports(Kind::F64));
     }

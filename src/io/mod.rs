@@ -9,6 +9,7 @@
 
 pub mod aliases;
 pub mod cf;
+pub mod chunk_stream;
 mod classic;
 pub mod grib;
 mod grib_log;
@@ -27,7 +28,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::field::{Frame, ValueType};
+use crate::field::{Frame, FrameSource, ValueType};
 use crate::grid::Grid;
 use crate::time::{Calendar, Instant};
 
@@ -120,6 +121,16 @@ pub trait FieldReader: Send + std::fmt::Debug {
     fn meta(&self) -> &FieldMeta;
     /// Reads steps `start..start + count` (indices into [`FieldMeta::times`]).
     fn read(&mut self, start: usize, count: usize) -> Result<Vec<Frame>>;
+    /// As [`FieldReader::read`], as sources that may decode each frame only
+    /// when it is used ([`FrameSource`]); backends read through this, and
+    /// drop each source once detected.
+    fn read_sources(&mut self, start: usize, count: usize) -> Result<Vec<FrameSource>> {
+        Ok(self
+            .read(start, count)?
+            .into_iter()
+            .map(FrameSource::Ready)
+            .collect())
+    }
     /// The runs of steps stored in one file each, in order, with that file's
     /// chunking in time; backends cut blocks at their boundaries. A single
     /// file is one segment.

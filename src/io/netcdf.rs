@@ -7,17 +7,20 @@
 //! call each and rearranged to `(time, lat, lon)` whatever the file's order.
 
 use std::ops::Range;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use ndarray::{Array2, ArrayD, Axis as NdAxis, IxDyn};
 use netcdf::{AttributeValue, Variable};
 
 use super::aliases::{self, Axis};
 use super::cf::{Decoding, PackAttr, Stored};
+use super::chunk_stream::ChunkFrame;
 use super::hdf5_chunks::{self, ChunkedVar};
 use super::{check_times, fmt_value, list, FieldMeta, FieldReader, FileFormat, VariableRequest};
 use crate::error::{Error, Result};
-use crate::field::{Frame, ValueType};
+use crate::field::{DecodeAhead, DeferredFrame, Frame, FrameSource, ValueType};
 use crate::grid::Grid;
 use crate::time::{Calendar, TimeUnits};
 
@@ -40,6 +43,107 @@ pub struct NetcdfReader {
     meta: FieldMeta,
     /// Direct chunk reads of a NetCDF-4 variable, when its storage allows.
     direct: Option<ChunkedVar>,
+    /// What frames decoded later need (shared by them).
+    deferred: Arc<DeferredContext>,
+}
+
+/// What a frame of a chunk needs to decode itself on any thread: the CF
+/// decoding, and a netCDF reader of the same variable for frames the chunk
+/// stream cannot give (opened on first need, direct reads off), so that
+/// they read exactly as netCDF reads them, errors included.
+#[derive(Debug)]
+struct DeferredContext {
+    decoding: Decoding,
+    shape: (usize, usize),
+    path: PathBuf,
+    format: FileFormat,
+    request: VariableRequest,
+    fallback: Mutex<Option<NetcdfReader>>,
+    /// Frames read through `fallback` (for tests and troubleshooting).
+    fallbacks: AtomicUsize,
+}
+
+impl DeferredContext {
+    fn read_through_netcdf(&self, step: usize) -> Result<Frame> {
+        self.fallbacks.fetch_add(1, Ordering::Relaxed);
+        let mut reader = self.fallback.lock().unwrap_or_else(PoisonError::into_inner);
+        if reader.is_none() {
+            *reader = Some(NetcdfReader::open_with(
+                &self.path,
+                self.format,
+                &self.request,
+                false,
+            )?);
+        }
+        let reader = reader.as_mut().expect("opened above");
+        reader
+            .read(step, 1)?
+            .pop()
+            .ok_or_else(|| Error::input(&self.path, format!("step {step} could not be read")))
+    }
+}
+
+/// One step of a variable whose chunks hold whole frames: a slot of a chunk
+/// decoded when first read (see [`super::chunk_stream`]).
+#[derive(Debug)]
+struct ChunkSlot {
+    frame: ChunkFrame,
+    /// Step in the file.
+    step: usize,
+    cx: Arc<DeferredContext>,
+}
+
+impl DeferredFrame for ChunkSlot {
+    fn shape(&self) -> (usize, usize) {
+        self.cx.shape
+    }
+
+    fn value_type(&self) -> ValueType {
+        self.cx.decoding.target
+    }
+
+    fn fill(&self, out: &mut Frame) -> Result<()> {
+        thread_local! {
+            /// Stored values as f64, before CF decoding into float32.
+            static RAW: std::cell::RefCell<Vec<f64>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        let d = &self.cx.decoding;
+        let as_f32 = d.is_identity() && d.stored == Stored::Float32;
+        let done = match out {
+            Frame::F32(a) => {
+                let out = a.as_slice_mut().expect("standard layout");
+                if as_f32 {
+                    self.frame.convert::<f32>(out)
+                } else {
+                    RAW.with(|raw| {
+                        let mut raw = raw.borrow_mut();
+                        raw.resize(out.len(), 0.0);
+                        let ok = self.frame.convert::<f64>(&mut raw);
+                        if ok {
+                            d.decode_f32_into(&raw, out);
+                        }
+                        ok
+                    })
+                }
+            }
+            Frame::F64(a) => {
+                let out = a.as_slice_mut().expect("standard layout");
+                let ok = self.frame.convert::<f64>(out);
+                if ok && !d.is_identity() {
+                    d.decode_f64_in_place(out);
+                }
+                ok
+            }
+        };
+        if !done {
+            *out = self.cx.read_through_netcdf(self.step)?;
+        }
+        Ok(())
+    }
+
+    fn ahead(&self) -> Option<Box<dyn DecodeAhead>> {
+        Some(Box::new(self.frame.ahead()))
+    }
 }
 
 impl std::fmt::Debug for NetcdfReader {
@@ -350,6 +454,18 @@ impl NetcdfReader {
                 .flatten();
             (var_name, roles, decoding, meta, direct)
         };
+        let deferred = Arc::new(DeferredContext {
+            decoding: decoding.clone(),
+            shape: (meta.grid.rows(), meta.grid.cols()),
+            path: path.to_path_buf(),
+            format,
+            request: VariableRequest {
+                name: var_name.clone(),
+                level: request.level,
+            },
+            fallback: Mutex::new(None),
+            fallbacks: AtomicUsize::new(0),
+        });
         Ok(NetcdfReader {
             file,
             var_name,
@@ -357,6 +473,7 @@ impl NetcdfReader {
             decoding,
             meta,
             direct,
+            deferred,
         })
     }
 
@@ -364,6 +481,12 @@ impl NetcdfReader {
     /// (zeros when that path is off).
     pub fn direct_stats(&self) -> (usize, usize) {
         self.direct.as_ref().map_or((0, 0), ChunkedVar::stats)
+    }
+
+    /// Frames that the direct path handed out but could not decode, read
+    /// through netCDF instead (zero unless a chunk is damaged).
+    pub fn direct_fallbacks(&self) -> usize {
+        self.deferred.fallbacks.load(Ordering::Relaxed)
     }
 
     #[allow(clippy::type_complexity)]
@@ -657,6 +780,37 @@ impl NetcdfReader {
         })
     }
 
+    /// Frames decoded when used, straight from the chunks, when they hold
+    /// whole frames and the variable's last two dimensions are (lat, lon).
+    fn read_deferred(
+        &mut self,
+        ext: &[Range<usize>],
+        start: usize,
+        count: usize,
+    ) -> Option<Vec<FrameSource>> {
+        let direct = self.direct.as_mut()?;
+        if !self.roles.ends_with(&[Role::Lat, Role::Lon]) {
+            return None;
+        }
+        let frames = direct.frames(ext)?;
+        if frames.len() != count {
+            return None;
+        }
+        Some(
+            frames
+                .into_iter()
+                .enumerate()
+                .map(|(i, frame)| {
+                    FrameSource::Deferred(Box::new(ChunkSlot {
+                        frame,
+                        step: start + i,
+                        cx: Arc::clone(&self.deferred),
+                    }))
+                })
+                .collect(),
+        )
+    }
+
     /// Frames straight from the direct chunk reader, without an intermediate
     /// block, when the variable's dimensions are in (time, ..., lat, lon)
     /// order (other dimensions are of length 1 here).
@@ -754,17 +908,28 @@ impl FieldReader for NetcdfReader {
     }
 
     fn read(&mut self, start: usize, count: usize) -> Result<Vec<Frame>> {
+        self.read_sources(start, count)?
+            .into_iter()
+            .map(FrameSource::into_frame)
+            .collect()
+    }
+
+    fn read_sources(&mut self, start: usize, count: usize) -> Result<Vec<FrameSource>> {
         super::hdf5_quiet::quiet_hdf5_errors();
         let ext = self.extents(start, count);
-        if let Some(frames) = self.read_direct_frames(&ext, count) {
+        if let Some(frames) = self.read_deferred(&ext, start, count) {
             return Ok(frames);
+        }
+        let ready = |frames: Vec<Frame>| frames.into_iter().map(FrameSource::Ready).collect();
+        if let Some(frames) = self.read_direct_frames(&ext, count) {
+            return Ok(ready(frames));
         }
         if self.decoding.is_identity() && self.decoding.stored == Stored::Float32 {
             let raw = self.read_raw::<f32>(&ext, start, count)?;
-            return Ok(self.to_frames(raw, &ext, count, Frame::F32));
+            return Ok(ready(self.to_frames(raw, &ext, count, Frame::F32)));
         }
         let raw = self.read_raw::<f64>(&ext, start, count)?;
-        Ok(match self.decoding.target {
+        Ok(ready(match self.decoding.target {
             ValueType::F32 => {
                 let vals = self.decoding.decode_f32(&raw);
                 self.to_frames(vals, &ext, count, Frame::F32)
@@ -777,6 +942,6 @@ impl FieldReader for NetcdfReader {
                 };
                 self.to_frames(vals, &ext, count, Frame::F64)
             }
-        })
+        }))
     }
 }

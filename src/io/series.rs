@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use super::{FieldMeta, FieldReader, Segment, VariableRequest};
 use crate::error::{Error, Result};
-use crate::field::Frame;
+use crate::field::{Frame, FrameSource};
 use crate::grid::Grid;
 
 /// Largest difference, in degrees, between coordinates of "the same" grid:
@@ -167,6 +167,13 @@ impl FieldReader for SeriesReader {
     }
 
     fn read(&mut self, start: usize, count: usize) -> Result<Vec<Frame>> {
+        self.read_sources(start, count)?
+            .into_iter()
+            .map(FrameSource::into_frame)
+            .collect()
+    }
+
+    fn read_sources(&mut self, start: usize, count: usize) -> Result<Vec<FrameSource>> {
         let end = start + count;
         let total = self.meta.num_steps();
         if end > total {
@@ -182,7 +189,7 @@ impl FieldReader for SeriesReader {
             let steps = self.parts[i].steps.clone();
             let upto = end.min(steps.end);
             let local = pos - steps.start;
-            frames.extend(self.reader(i)?.read(local, upto - pos)?);
+            frames.extend(self.reader(i)?.read_sources(local, upto - pos)?);
             pos = upto;
             i += 1;
         }
