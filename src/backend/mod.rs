@@ -47,6 +47,11 @@ pub struct RunStats {
     pub detect: Duration,
     #[serde(serialize_with = "secs")]
     pub link: Duration,
+    /// CPU time of the linking thread while linking: `link` is wall-clock
+    /// time, which includes time the thread waits for a core while reading
+    /// and detecting threads run (under rayon and on MPI rank 0).
+    #[serde(serialize_with = "secs")]
+    pub link_cpu: Duration,
     #[serde(serialize_with = "secs")]
     pub write: Duration,
     #[serde(serialize_with = "secs")]
@@ -209,6 +214,7 @@ impl LinkStage {
     /// Consumes the next step (global index `step`).
     pub fn push(&mut self, step: usize, time: i64, centres: Vec<Centre>, all_missing: bool) {
         let t = std::time::Instant::now();
+        let cpu = thread_cpu_time();
         self.stats.steps += 1;
         self.stats.centres += centres.len();
         if all_missing {
@@ -216,6 +222,7 @@ impl LinkStage {
         }
         self.linker.push(time, centres);
         self.stats.link += t.elapsed();
+        self.stats.link_cpu += thread_cpu_time().saturating_sub(cpu);
     }
 
     /// Consumes the next block of steps, in order.
@@ -230,9 +237,11 @@ impl LinkStage {
 
     pub fn finish(self, meta: TrackMeta) -> (Tracks, RunStats) {
         let t = std::time::Instant::now();
+        let cpu = thread_cpu_time();
         let tracks = self.linker.finish(meta);
         let mut stats = self.stats;
         stats.link += t.elapsed();
+        stats.link_cpu += thread_cpu_time().saturating_sub(cpu);
         stats.tracks = tracks.len();
         stats.points = tracks.num_points();
         (tracks, stats)
@@ -272,6 +281,25 @@ pub fn detect_frame(
         load,
         detect,
     })
+}
+
+/// CPU time consumed so far by the calling thread (zero where unavailable).
+#[cfg(unix)]
+fn thread_cpu_time() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid out-pointer; the clock id is a constant.
+    if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+#[cfg(not(unix))]
+fn thread_cpu_time() -> Duration {
+    Duration::ZERO
 }
 
 /// What a run produced, on the process that writes it.
