@@ -1,13 +1,15 @@
-//! The threaded backend, a three-stage pipeline: a reader thread fills a
-//! bounded queue of blocks of frames (netCDF-C is not thread-safe, so reads
-//! stay on one thread); a detector thread runs each block through a rayon
-//! pool; the calling thread hands each block's centres on (to the linker) in
-//! order. Reading, detecting and linking of consecutive blocks overlap.
+//! The threaded backend, a three-stage pipeline: a reader thread reads
+//! blocks of frames (netCDF-C is not thread-safe, so reads stay on one
+//! thread; readers that decode in parallel do so on the pool); the threads
+//! of a rayon pool detect the blocks' frames as one stream, in order; the
+//! calling thread hands each block's centres on (to the linker) in order.
+//! Reading, detecting and linking of consecutive blocks overlap.
 //!
 //! At most two blocks of frames exist at once (`QUEUE_DEPTH + 2` in general):
 //! one being read and one being detected; finished blocks are only centres.
-//! The pool's threads take a block's frames in order and drop each once
-//! detected.
+//! The pool's threads take the frames in order, the next block's once the
+//! current one's are all taken (so no thread waits for a block's last frame
+//! before starting on the next), and drop each once detected.
 //!
 //! Frames that a reader decodes on use (NetCDF-4 chunks holding whole frames,
 //! see [`crate::field::FrameSource`]) cost nothing until detected: the
@@ -18,8 +20,10 @@
 //! ([`crate::field::DecodeAhead`]) whenever the memory that the current block
 //! gives back allows, and detects the current block's frames otherwise.
 
+use std::collections::BTreeMap;
 use std::ops::Range;
-use std::sync::mpsc::sync_channel;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -34,6 +38,9 @@ use crate::tracker::Tracker;
 const QUEUE_DEPTH: usize = 0;
 /// Blocks of centres detected ahead of the consumer.
 const DETECTED_DEPTH: usize = 4;
+/// Longest wait for the next block before a pool thread looks for other
+/// pool work (the reader's).
+const WAIT_FOR_BLOCK: Duration = Duration::from_micros(200);
 
 /// The next block's first frame, for the pool to decode ahead.
 type NextAhead = Mutex<Option<Box<dyn DecodeAhead>>>;
@@ -54,28 +61,28 @@ pub fn detect_blocks(
         .thread_name(|i| format!("stormtrack-detect-{i}"))
         .build()
         .map_err(|e| Error::Usage(format!("cannot start {threads} threads: {e}")))?;
-    type Read = (Range<usize>, Result<Vec<FrameSource>>, Duration);
     let (tx, rx) = sync_channel::<Read>(QUEUE_DEPTH);
     let (dtx, drx) = sync_channel::<Result<(Detected, BlockTimes)>>(DETECTED_DEPTH);
     let next_ahead: NextAhead = Mutex::new(None);
     let (meta, pool, next_ahead) = (&meta, &pool, &next_ahead);
     std::thread::scope(|scope| -> Result<()> {
         scope.spawn(move || {
-            // Whether the last block came as frames decoded on use: reading
-            // those is cheap, so the next read runs here at once rather than
-            // wait for a busy pool thread (and so can be decoded ahead).
-            let mut deferred = false;
-            for b in plan {
+            // Reads run on the pool (readers that decode in parallel do so
+            // there) unless the first block came as frames decoded on use:
+            // reading those is cheap, and the pool then detects all blocks as
+            // one stream, which pool work waiting for it could deadlock.
+            let mut on_pool = true;
+            for (k, b) in plan.into_iter().enumerate() {
                 let t = Instant::now();
-                let frames = if deferred {
-                    reader.read_sources(b.start, b.len())
-                } else {
+                let frames = if on_pool {
                     pool.install(|| reader.read_sources(b.start, b.len()))
+                } else {
+                    reader.read_sources(b.start, b.len())
                 };
                 let read = t.elapsed();
-                deferred = frames
-                    .as_ref()
-                    .is_ok_and(|f| f.iter().any(|s| matches!(s, FrameSource::Deferred(_))));
+                if k == 0 {
+                    on_pool = !frames.as_ref().is_ok_and(|f| deferred(f));
+                }
                 let ahead = frames.as_ref().ok().and_then(|f| f.first()?.ahead());
                 *next_ahead.lock().unwrap_or_else(PoisonError::into_inner) = ahead;
                 let failed = frames.is_err();
@@ -85,37 +92,23 @@ pub fn detect_blocks(
             }
         });
         scope.spawn(move || {
-            for (b, frames, read) in rx {
-                let detected = frames.and_then(|frames| {
-                    let t = Instant::now();
-                    let (steps, ahead) = detect_in_order(pool, frames, tracker, meta, next_ahead);
-                    let steps = steps?;
-                    // The stage's wall time, split between decoding (reading)
-                    // and detecting as their CPU times are.
-                    let wall = t.elapsed();
-                    let load: Duration = ahead + steps.iter().map(|d| d.load).sum::<Duration>();
-                    let busy = load + steps.iter().map(|d| d.detect).sum::<Duration>();
-                    let loading = if busy.is_zero() {
-                        Duration::ZERO
-                    } else {
-                        wall.mul_f64(load.as_secs_f64() / busy.as_secs_f64())
-                    };
-                    let times = BlockTimes {
-                        read: read + loading,
-                        detect: wall.saturating_sub(loading),
-                    };
-                    let steps = steps.into_iter().map(|d| (d.centres, d.missing)).collect();
-                    Ok((
-                        Detected {
-                            start: b.start,
-                            steps,
-                        },
-                        times,
-                    ))
-                });
-                let failed = detected.is_err();
-                if dtx.send(detected).is_err() || failed {
-                    break;
+            let Ok(first) = rx.recv() else {
+                return;
+            };
+            if first.1.as_ref().is_ok_and(|f| deferred(f)) {
+                // One stream: threads start on the next block as soon as
+                // the current one's frames are all taken.
+                let stream = Stream::new(Some(rx), &dtx, next_ahead);
+                stream.open(&mut lock(&stream.feed), first);
+                pool.broadcast(|_| stream.work(tracker, meta));
+            } else {
+                for block in std::iter::once(first).chain(rx.iter()) {
+                    let stream = Stream::new(None, &dtx, next_ahead);
+                    stream.open(&mut lock(&stream.feed), block);
+                    pool.broadcast(|_| stream.work(tracker, meta));
+                    if stream.stop.load(Ordering::Relaxed) {
+                        break;
+                    }
                 }
             }
         });
@@ -127,33 +120,91 @@ pub fn detect_blocks(
     })
 }
 
-/// Detects `frames` on every thread of `pool`, each taking the next frame in
-/// order (so deferred frames are decoded, and their memory given back, front
-/// to back), and decoding the next block ahead (`next_ahead`) in between when
-/// memory allows and no other thread is. Returns the frames' results in order
-/// and the time spent decoding ahead.
-fn detect_in_order(
-    pool: &rayon::ThreadPool,
-    frames: Vec<FrameSource>,
-    tracker: &dyn Tracker,
-    meta: &FieldMeta,
-    next_ahead: &NextAhead,
-) -> (Result<Vec<FrameDetected>>, Duration) {
-    let count = frames.len();
-    // This block's first frame: until it is ready this block's memory grows,
-    // and nothing is decoded ahead.
-    let first = frames.first().and_then(FrameSource::ahead);
-    let queue = Mutex::new(frames.into_iter().enumerate());
-    let per_thread = pool.broadcast(|_| {
-        let mut done = Vec::new();
-        let mut ahead = Duration::ZERO;
-        loop {
-            let settled = first.as_ref().is_none_or(|f| f.ready());
-            if let Some(mut slot) = next_ahead.try_lock().ok().filter(|_| settled) {
+type Read = (Range<usize>, Result<Vec<FrameSource>>, Duration);
+
+/// Whether a block came as frames decoded on use.
+fn deferred(frames: &[FrameSource]) -> bool {
+    frames.iter().any(|s| matches!(s, FrameSource::Deferred(_)))
+}
+
+/// The blocks coming from the reader, as one stream of frames in order.
+struct Feed {
+    /// `None`: the one block opened is all.
+    rx: Option<Receiver<Read>>,
+    /// The block whose frames are being taken: its number and frames.
+    current: Option<(usize, std::iter::Enumerate<std::vec::IntoIter<FrameSource>>)>,
+    next_id: usize,
+}
+
+/// A block whose frames are being detected.
+struct Open {
+    start: usize,
+    read: Duration,
+    begun: Instant,
+    results: Vec<Option<Result<FrameDetected>>>,
+    left: usize,
+}
+
+/// Blocks being detected, handed on in order as they complete.
+struct Out {
+    /// By block number; `Err` for a block that could not be read.
+    open: BTreeMap<usize, Result<Open>>,
+    next: usize,
+    /// Time spent decoding ahead since the last block handed on.
+    ahead: Duration,
+}
+
+/// What the pool's threads share to detect the blocks as one stream.
+struct Stream<'a> {
+    feed: Mutex<Feed>,
+    /// The current block's first frame: until it is ready that block's
+    /// memory grows, and nothing is decoded ahead.
+    first: Mutex<Option<Box<dyn DecodeAhead>>>,
+    out: Mutex<Out>,
+    dtx: &'a SyncSender<Result<(Detected, BlockTimes)>>,
+    stop: AtomicBool,
+    next_ahead: &'a NextAhead,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl<'a> Stream<'a> {
+    fn new(
+        rx: Option<Receiver<Read>>,
+        dtx: &'a SyncSender<Result<(Detected, BlockTimes)>>,
+        next_ahead: &'a NextAhead,
+    ) -> Self {
+        Stream {
+            feed: Mutex::new(Feed {
+                rx,
+                current: None,
+                next_id: 0,
+            }),
+            first: Mutex::new(None),
+            out: Mutex::new(Out {
+                open: BTreeMap::new(),
+                next: 0,
+                ahead: Duration::ZERO,
+            }),
+            dtx,
+            stop: AtomicBool::new(false),
+            next_ahead,
+        }
+    }
+
+    /// One pool thread's work: decode the next block ahead while memory
+    /// allows and no other thread is, else detect the next frame; until the
+    /// reader is done or the run stops.
+    fn work(&self, tracker: &dyn Tracker, meta: &FieldMeta) {
+        while !self.stop.load(Ordering::Relaxed) {
+            let settled = lock(&self.first).as_ref().is_none_or(|f| f.ready());
+            if let Some(mut slot) = self.next_ahead.try_lock().ok().filter(|_| settled) {
                 if let Some(a) = slot.as_mut() {
                     let t = Instant::now();
                     let step = a.step();
-                    ahead += t.elapsed();
+                    lock(&self.out).ahead += t.elapsed();
                     match step {
                         AheadStep::Progressed => continue,
                         AheadStep::Done => *slot = None,
@@ -161,25 +212,127 @@ fn detect_in_order(
                     }
                 }
             }
-            let next = queue.lock().unwrap_or_else(PoisonError::into_inner).next();
-            let Some((i, source)) = next else {
+            let Some((id, i, source)) = self.take() else {
                 break;
             };
-            done.push((i, detect_frame(tracker, source, meta)));
-        }
-        (done, ahead)
-    });
-    let mut results: Vec<Option<Result<FrameDetected>>> = (0..count).map(|_| None).collect();
-    let mut ahead = Duration::ZERO;
-    for (done, t) in per_thread {
-        ahead += t;
-        for (i, r) in done {
-            results[i] = Some(r);
+            let detected = detect_frame(tracker, source, meta);
+            let mut out = lock(&self.out);
+            if let Some(Ok(open)) = out.open.get_mut(&id) {
+                open.results[i] = Some(detected);
+                open.left -= 1;
+            }
+            self.hand_on(&mut out);
         }
     }
-    let steps = results
+
+    /// The next frame of the stream: block number, index in the block and
+    /// source; `None` when there are no more.
+    fn take(&self) -> Option<(usize, usize, FrameSource)> {
+        let mut feed = lock(&self.feed);
+        loop {
+            if let Some((id, frames)) = &mut feed.current {
+                if let Some((i, source)) = frames.next() {
+                    return Some((*id, i, source));
+                }
+                feed.current = None;
+            }
+            if self.stop.load(Ordering::Relaxed) {
+                return None;
+            }
+            let next = feed.rx.as_ref()?.recv_timeout(WAIT_FOR_BLOCK);
+            match next {
+                Ok(block) => self.open(&mut feed, block),
+                Err(RecvTimeoutError::Timeout) => {
+                    // Let this thread run other pool work while it waits.
+                    drop(feed);
+                    rayon::yield_now();
+                    feed = lock(&self.feed);
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    feed.rx = None;
+                    return None;
+                }
+            }
+        }
+    }
+
+    /// Makes `block` the one whose frames are taken next.
+    fn open(&self, feed: &mut Feed, (b, frames, read): Read) {
+        let id = feed.next_id;
+        feed.next_id += 1;
+        let mut out = lock(&self.out);
+        match frames {
+            Ok(frames) => {
+                *lock(&self.first) = frames.first().and_then(FrameSource::ahead);
+                out.open.insert(
+                    id,
+                    Ok(Open {
+                        start: b.start,
+                        read,
+                        begun: Instant::now(),
+                        results: (0..frames.len()).map(|_| None).collect(),
+                        left: frames.len(),
+                    }),
+                );
+                feed.current = Some((id, frames.into_iter().enumerate()));
+            }
+            Err(e) => {
+                out.open.insert(id, Err(e));
+                feed.rx = None;
+            }
+        }
+        self.hand_on(&mut out);
+    }
+
+    /// Hands on the complete blocks that are next in order.
+    fn hand_on(&self, out: &mut Out) {
+        loop {
+            let next = out.next;
+            match out.open.get(&next) {
+                Some(Ok(open)) if open.left == 0 => {}
+                Some(Err(_)) => {}
+                _ => return,
+            }
+            let block = out.open.remove(&next).expect("present");
+            out.next += 1;
+            let ahead = std::mem::take(&mut out.ahead);
+            let result = block.and_then(|open| finish(open, ahead));
+            let failed = result.is_err();
+            if self.dtx.send(result).is_err() || failed {
+                self.stop.store(true, Ordering::Relaxed);
+                return;
+            }
+        }
+    }
+}
+
+/// A complete block's centres, and its times: the stage's wall time, split
+/// between decoding (reading, with `ahead`) and detecting as their CPU
+/// times are.
+fn finish(open: Open, ahead: Duration) -> Result<(Detected, BlockTimes)> {
+    let wall = open.begun.elapsed();
+    let steps = open
+        .results
         .into_iter()
-        .map(|r| r.expect("every frame was taken"))
-        .collect();
-    (steps, ahead)
+        .map(|r| r.expect("every frame was detected"))
+        .collect::<Result<Vec<_>>>()?;
+    let load: Duration = ahead + steps.iter().map(|d| d.load).sum::<Duration>();
+    let busy = load + steps.iter().map(|d| d.detect).sum::<Duration>();
+    let loading = if busy.is_zero() {
+        Duration::ZERO
+    } else {
+        wall.mul_f64(load.as_secs_f64() / busy.as_secs_f64())
+    };
+    let times = BlockTimes {
+        read: open.read + loading,
+        detect: wall.saturating_sub(loading),
+    };
+    let steps = steps.into_iter().map(|d| (d.centres, d.missing)).collect();
+    Ok((
+        Detected {
+            start: open.start,
+            steps,
+        },
+        times,
+    ))
 }

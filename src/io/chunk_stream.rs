@@ -29,8 +29,8 @@
 //! [`Ahead`] lets a thread with nothing better to do decode a chunk before its
 //! first frame is wanted, within a memory budget: all streamed chunks of the
 //! process together hold no more decoded bytes than that chunk needs for its
-//! first frame (plus [`AHEAD_SLACK`]), so the next block is decoded into the
-//! memory the current one gives back.
+//! first frame, so the next block is decoded into the memory the current one
+//! gives back.
 //!
 //! Failures (an unreadable file, a stream that does not inflate or that does
 //! not give exactly the chunk's size) make the slots not yet complete
@@ -59,10 +59,6 @@ pub const READ_PIECE: usize = 1 << 20;
 /// Most bytes decoded per turn of a chunk's lock, so that a thread waiting
 /// for an earlier slot than the one being decoded gets it early.
 const DECODE_STEP: usize = 1 << 20;
-
-/// Decoded bytes that decoding ahead may hold beyond what the chunk it
-/// decodes needs for its first frame (see [`Ahead`]).
-pub const AHEAD_SLACK: usize = 12 << 20;
 
 /// Slot states.
 const FREE: u8 = 0;
@@ -584,7 +580,7 @@ impl DecodeAhead for Ahead {
         // caller waits for (see `ready`).
         let done = c.decoded.load(Ordering::Acquire);
         let step = (done + DECODE_STEP).min(self.target);
-        if RESIDENT.load(Ordering::SeqCst) + (step - done) > self.target + AHEAD_SLACK {
+        if RESIDENT.load(Ordering::SeqCst) + (step - done) > self.target {
             return AheadStep::Wait;
         }
         if c.drive(step) {
