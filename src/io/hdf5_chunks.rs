@@ -611,20 +611,7 @@ impl ChunkedVar {
         let _lock = hdf5_metno_sys::LOCK.lock();
         super::hdf5_quiet::quiet_hdf5_errors();
         let offset: Vec<hsize_t> = origin.iter().map(|&o| o as hsize_t).collect();
-        let (mut mask, mut addr, mut size): (c_uint, haddr_t, hsize_t) = (0, 0, 0);
-        // SAFETY: `offset` has one entry per dimension; outputs are locals.
-        let rc = unsafe {
-            H5Dget_chunk_info_by_coord(
-                self.hdf5.dset,
-                offset.as_ptr(),
-                &mut mask,
-                &mut addr,
-                &mut size,
-            )
-        };
-        if rc < 0 {
-            return None;
-        }
+        let (mut mask, addr, size) = self.chunk_info(&offset)?;
         let (kind, be) = (self.kind, self.big_endian);
         if addr == HADDR_UNDEF || size == 0 {
             let Fill::Value(one) = &self.fill else {
@@ -662,19 +649,7 @@ impl ChunkedVar {
             }
             None => {
                 let mut raw = vec![0u8; len];
-                // SAFETY: `raw` holds the chunk's stored size, as HDF5 reported it.
-                let rc = unsafe {
-                    H5Dread_chunk(
-                        self.hdf5.dset,
-                        H5P_DEFAULT,
-                        offset.as_ptr(),
-                        &mut mask,
-                        raw.as_mut_ptr().cast::<c_void>(),
-                    )
-                };
-                if rc < 0 {
-                    return None;
-                }
+                self.read_stored(&offset, &mut mask, &mut raw)?;
                 Raw::Memory(raw)
             }
         };
@@ -719,6 +694,40 @@ impl ChunkedVar {
         (ext[t].end < row_end && bytes <= ROW_CACHE_BYTES).then_some((t, row))
     }
 
+    /// The filter mask, file address and stored size of the chunk at
+    /// `offset` (HADDR_UNDEF or size 0 when not allocated). The caller holds
+    /// the HDF5 lock.
+    fn chunk_info(&self, offset: &[hsize_t]) -> Option<(c_uint, haddr_t, hsize_t)> {
+        let (mut mask, mut addr, mut size): (c_uint, haddr_t, hsize_t) = (0, 0, 0);
+        // SAFETY: `offset` has one entry per dimension; outputs are locals.
+        let rc = unsafe {
+            H5Dget_chunk_info_by_coord(
+                self.hdf5.dset,
+                offset.as_ptr(),
+                &mut mask,
+                &mut addr,
+                &mut size,
+            )
+        };
+        (rc >= 0).then_some((mask, addr, size))
+    }
+
+    /// Reads the stored (still filtered) bytes of the chunk at `offset` into
+    /// `buf`, which must hold its stored size. The caller holds the HDF5 lock.
+    fn read_stored(&self, offset: &[hsize_t], mask: &mut c_uint, buf: &mut [u8]) -> Option<()> {
+        // SAFETY: `buf` holds the chunk's stored size, as HDF5 reported it.
+        let rc = unsafe {
+            H5Dread_chunk(
+                self.hdf5.dset,
+                H5P_DEFAULT,
+                offset.as_ptr(),
+                mask,
+                buf.as_mut_ptr().cast::<c_void>(),
+            )
+        };
+        (rc >= 0).then_some(())
+    }
+
     fn chunk_elems(&self) -> usize {
         self.chunk.iter().product()
     }
@@ -729,35 +738,13 @@ impl ChunkedVar {
         let (raw, mask) = {
             let _lock = hdf5_metno_sys::LOCK.lock();
             super::hdf5_quiet::quiet_hdf5_errors();
-            let h = &self.hdf5;
             let offset: Vec<hsize_t> = origin.iter().map(|&o| o as hsize_t).collect();
-            let mut mask: c_uint = 0;
-            let mut addr: haddr_t = 0;
-            let mut size: hsize_t = 0;
-            // SAFETY: `offset` has one entry per dimension; outputs are locals.
-            let rc = unsafe {
-                H5Dget_chunk_info_by_coord(h.dset, offset.as_ptr(), &mut mask, &mut addr, &mut size)
-            };
-            if rc < 0 {
-                return None;
-            }
+            let (mut mask, addr, size) = self.chunk_info(&offset)?;
             if addr == HADDR_UNDEF || size == 0 {
                 return Some(None);
             }
             let mut raw = self.spare.take(size as usize);
-            // SAFETY: `raw` holds the chunk's stored size, as HDF5 reported it.
-            let rc = unsafe {
-                H5Dread_chunk(
-                    h.dset,
-                    H5P_DEFAULT,
-                    offset.as_ptr(),
-                    &mut mask,
-                    raw.as_mut_ptr().cast::<c_void>(),
-                )
-            };
-            if rc < 0 {
-                return None;
-            }
+            self.read_stored(&offset, &mut mask, &mut raw)?;
             (raw, mask)
         };
         let want = self.chunk_elems() * self.kind.size();

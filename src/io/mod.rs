@@ -142,6 +142,12 @@ pub trait FieldReader: Send + std::fmt::Debug {
     }
 }
 
+/// Decodes every source now: [`FieldReader::read`] of readers whose
+/// [`FieldReader::read_sources`] may defer decoding.
+pub(crate) fn decode_all(sources: Vec<FrameSource>) -> Result<Vec<Frame>> {
+    sources.into_iter().map(FrameSource::into_frame).collect()
+}
+
 /// Steps of a reader that come from one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Segment {

@@ -908,10 +908,7 @@ impl FieldReader for NetcdfReader {
     }
 
     fn read(&mut self, start: usize, count: usize) -> Result<Vec<Frame>> {
-        self.read_sources(start, count)?
-            .into_iter()
-            .map(FrameSource::into_frame)
-            .collect()
+        super::decode_all(self.read_sources(start, count)?)
     }
 
     fn read_sources(&mut self, start: usize, count: usize) -> Result<Vec<FrameSource>> {
