@@ -28,9 +28,12 @@
 //!
 //! [`Ahead`] lets a thread with nothing better to do decode a chunk before its
 //! first frame is wanted, within a memory budget: all streamed chunks of the
-//! process together hold no more decoded bytes than that chunk needs for its
-//! first frame, so the next block is decoded into the memory the current one
-//! gives back.
+//! process together hold no more decoded bytes than that chunk does once
+//! fully decoded, so the next block is decoded into the memory the current
+//! one gives back as its frames are detected. (A budget of what the first
+//! frame needs, three quarters of a shuffled chunk, kept the decoding thread
+//! waiting while the current block was detected: 2 threads ran 1.5x faster
+//! than one instead of 1.65x, for 8% less peak memory.)
 //!
 //! Failures (an unreadable file, a stream that does not inflate or that does
 //! not give exactly the chunk's size) make the slots not yet complete
@@ -51,6 +54,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use memmap2::{Advice, MmapMut, MmapRaw, UncheckedAdvice};
 
+use super::granule_pool;
 use super::hdf5_chunks::{Decoded, Kind, Sample, View};
 use crate::field::{AheadStep, DecodeAhead};
 
@@ -246,6 +250,28 @@ struct Buffer {
     held: AtomicUsize,
 }
 
+impl Buffer {
+    /// Backs the whole granules that start in `[from, to)`, about to be
+    /// decoded into for the first time, with parked ones where there are.
+    fn recycle(&self, from: usize, to: usize) {
+        let g = granule();
+        if g == page() {
+            return;
+        }
+        let base = self.map.as_ptr() as usize;
+        let mut at = (base + from).next_multiple_of(g) - base;
+        while at < to && at + g <= self.len {
+            // SAFETY: a whole aligned granule of this private anonymous map
+            // at or past `decoded`: untouched so far (nothing reads there
+            // yet) and overwritten by decoding before anything reads it.
+            if !unsafe { granule_pool::take(self.map.as_mut_ptr().add(at), g) } {
+                return;
+            }
+            at += g;
+        }
+    }
+}
+
 impl Drop for Buffer {
     fn drop(&mut self) {
         given_back(self.held.load(Ordering::SeqCst));
@@ -296,6 +322,7 @@ impl StreamedChunk {
             return None;
         }
         let map = MmapMut::map_anon(len).ok()?;
+        granule_pool::open();
         if granule() > page() {
             // Only a hint: without it decoding faults in 4 KiB pages.
             let _ = map.advise(Advice::HugePage);
@@ -418,6 +445,7 @@ impl StreamedChunk {
                 return false;
             };
             let end = (done + DECODE_STEP).min(target).min(buf.len);
+            buf.recycle(done, end);
             // SAFETY: bytes from `done` on are read by no one (readers stay
             // below `decoded`, see `convert`) and given back by no one
             // (`release` stays below `decoded`); the lock makes this the only
@@ -498,6 +526,16 @@ impl StreamedChunk {
                 if !free || buf.given[k - base / g].swap(true, Ordering::SeqCst) {
                     continue;
                 }
+                if hi - lo == g && hi <= decoded {
+                    // SAFETY: a whole aligned granule of this private
+                    // anonymous map, which nothing reads or writes again
+                    // (all its slots released, decoding past it).
+                    if unsafe { granule_pool::park(buf.map.as_mut_ptr().add(lo), g) } {
+                        buf.held.fetch_sub(g, Ordering::SeqCst);
+                        given_back(g);
+                        continue;
+                    }
+                }
                 // Whole pages only, and only what decoding has written.
                 let lo = (base + lo).next_multiple_of(page) - base;
                 let hi = ((base + hi.min(decoded)) / page * page).saturating_sub(base);
@@ -559,9 +597,9 @@ impl ChunkFrame {
 }
 
 /// Decodes a chunk ahead of its use, up to where a frame can be read, while
-/// the decoded bytes of all streamed chunks stay within what that chunk
-/// alone needs at that point: so a block is decoded while the previous one
-/// is detected, but only into the memory that the previous one gives back.
+/// the decoded bytes of all streamed chunks stay within that chunk's decoded
+/// size: so a block is decoded while the previous one is detected, but only
+/// into the memory that the previous one gives back.
 #[derive(Debug)]
 pub struct Ahead {
     chunk: Arc<StreamedChunk>,
@@ -580,7 +618,8 @@ impl DecodeAhead for Ahead {
         // caller waits for (see `ready`).
         let done = c.decoded.load(Ordering::Acquire);
         let step = (done + DECODE_STEP).min(self.target);
-        if RESIDENT.load(Ordering::SeqCst) + (step - done) > self.target {
+        let budget = c.buf.as_ref().map_or(0, |b| b.len);
+        if RESIDENT.load(Ordering::SeqCst) + (step - done) > budget {
             return AheadStep::Wait;
         }
         if c.drive(step) {

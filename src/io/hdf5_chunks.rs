@@ -307,6 +307,13 @@ pub struct ChunkedVar {
     stream_row: usize,
 }
 
+impl Drop for ChunkedVar {
+    fn drop(&mut self) {
+        // The memory kept for chunks to come goes back with the variable.
+        super::granule_pool::drain();
+    }
+}
+
 /// Closes an HDF5 id of the given kind when dropped.
 struct Guard(
     hid_t,

@@ -11,6 +11,7 @@ pub mod aliases;
 pub mod cf;
 pub mod chunk_stream;
 mod classic;
+mod granule_pool;
 pub mod grib;
 mod grib_log;
 pub mod hdf5_chunks;
