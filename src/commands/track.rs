@@ -236,7 +236,13 @@ pub fn run(args: TrackArgs) -> anyhow::Result<i32> {
     };
     let t = Instant::now();
     let writer = output::writer_for(cfg.format, &cfg.write_options);
-    output::deliver(&tracks, writer.as_ref(), &cfg.output)?;
+    // Writers that format in parallel use as many threads as detection did.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(stats.threads.max(1))
+        .thread_name(|i| format!("stormtrack-write-{i}"))
+        .build()
+        .context("cannot start the threads that format the output")?;
+    pool.install(|| output::deliver(&tracks, writer.as_ref(), &cfg.output))?;
     stats.write = t.elapsed();
     stats.total = started.elapsed();
     if !cfg.quiet {

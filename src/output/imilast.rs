@@ -18,6 +18,8 @@
 
 use std::io::{self, Write};
 
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 use thiserror::Error;
 
 use super::numfmt::push_fixed;
@@ -99,6 +101,10 @@ pub fn date_fields(meta: &TrackMeta, t: i64) -> String {
     )
 }
 
+/// Points formatted per piece of work: pieces are formatted on the threads of
+/// the current rayon pool and written in order.
+const PIECE_POINTS: usize = 1 << 14;
+
 impl TrackWriter for ImilastWriter {
     fn write(&self, tracks: &Tracks, out: &mut dyn Write) -> io::Result<()> {
         let meta = &tracks.meta;
@@ -107,38 +113,96 @@ impl TrackWriter for ImilastWriter {
             "99 00,CycloneNo,StepNo,DateI10,Year,Month,Day,Time,LongE,LatN,{}",
             meta.variable.to_uppercase()
         )?;
-        let factor = value_factor(&meta.variable);
-        // Lines are assembled in one reused buffer; dates are formatted once per step.
-        let mut line: Vec<u8> = Vec::with_capacity(128);
-        let mut dates = DateCache::default();
+        let pieces = pieces(tracks, PIECE_POINTS);
+        let threads = rayon::current_num_threads();
+        if threads <= 1 {
+            let mut f = Formatter::new(tracks);
+            for piece in pieces {
+                out.write_all(f.piece(piece))?;
+            }
+            return Ok(());
+        }
+        // A few pieces per thread at a time, each into a buffer kept from
+        // batch to batch: memory stays a few pieces, none of it fresh.
+        let mut slots: Vec<Formatter> = (0..threads * 2).map(|_| Formatter::new(tracks)).collect();
+        for batch in pieces.chunks(slots.len()) {
+            slots.par_iter_mut().zip(batch).for_each(|(f, piece)| {
+                f.piece(piece.clone());
+            });
+            for f in &slots[..batch.len()] {
+                out.write_all(&f.text)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Consecutive ranges of tracks of about `points` points each.
+fn pieces(tracks: &Tracks, points: usize) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let (mut start, mut n) = (0, 0);
+    for track in tracks.iter() {
+        n += track.len();
+        if n >= points {
+            out.push(start..track.index + 1);
+            (start, n) = (track.index + 1, 0);
+        }
+    }
+    if start < tracks.len() {
+        out.push(start..tracks.len());
+    }
+    out
+}
+
+/// Formats tracks into a reused buffer.
+struct Formatter<'a> {
+    tracks: &'a Tracks,
+    factor: Option<f64>,
+    dates: DateCache,
+    text: Vec<u8>,
+}
+
+impl<'a> Formatter<'a> {
+    fn new(tracks: &'a Tracks) -> Self {
+        Formatter {
+            tracks,
+            factor: value_factor(&tracks.meta.variable),
+            dates: DateCache::default(),
+            text: Vec::new(),
+        }
+    }
+
+    /// The text of the tracks with indices in `range`.
+    fn piece(&mut self, range: std::ops::Range<usize>) -> &[u8] {
+        let meta = &self.tracks.meta;
+        let line = &mut self.text;
+        line.clear();
         let mut int = itoa::Buffer::new();
-        for track in tracks.iter() {
+        for track in range.filter_map(|i| self.tracks.get(i)) {
             let n = track.index + 1;
-            line.clear();
             line.extend_from_slice(b"90 ");
             line.extend_from_slice(int.format(n).as_bytes());
             line.push(b' ');
             line.extend_from_slice(int.format(track.len()).as_bytes());
             line.push(b'\n');
             for (i, p) in track.points().enumerate() {
-                let value = factor.map_or(p.value, |f| p.value * f);
+                let value = self.factor.map_or(p.value, |f| p.value * f);
                 line.extend_from_slice(b"00 ");
                 line.extend_from_slice(int.format(n).as_bytes());
                 line.push(b' ');
                 line.extend_from_slice(int.format(i + 1).as_bytes());
                 line.push(b' ');
-                line.extend_from_slice(dates.get(meta, p.time).as_bytes());
+                line.extend_from_slice(self.dates.get(meta, p.time).as_bytes());
                 line.push(b' ');
-                push_fixed(&mut line, longitude_east(p.lon), 2);
+                push_fixed(line, longitude_east(p.lon), 2);
                 line.push(b' ');
-                push_fixed(&mut line, p.lat, 2);
+                push_fixed(line, p.lat, 2);
                 line.push(b' ');
-                push_fixed(&mut line, value, 6);
+                push_fixed(line, value, 6);
                 line.push(b'\n');
             }
-            out.write_all(&line)?;
         }
-        Ok(())
+        line
     }
 }
 
@@ -146,7 +210,7 @@ impl TrackWriter for ImilastWriter {
 /// prints each of them once for every centre, from track to track.
 #[derive(Default)]
 struct DateCache {
-    texts: std::collections::HashMap<i64, String>,
+    texts: FxHashMap<i64, String>,
 }
 
 impl DateCache {

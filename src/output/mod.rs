@@ -98,7 +98,7 @@ pub struct WriteOptions {
 }
 
 /// Writes tracks in one format.
-pub trait TrackWriter {
+pub trait TrackWriter: Send + Sync {
     /// Writes the whole file to a stream.
     fn write(&self, tracks: &Tracks, out: &mut dyn Write) -> io::Result<()>;
 

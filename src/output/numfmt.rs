@@ -14,17 +14,15 @@ const MAX_DECIMALS: u32 = 9;
 /// Appends `x` with `decimals` digits after the point.
 pub fn push_fixed(out: &mut Vec<u8>, x: f64, decimals: u32) {
     match fixed_parts(x, decimals) {
-        Some((negative, int, frac)) => {
+        Some((negative, q)) => {
             if negative {
                 out.push(b'-');
             }
-            let mut buf = itoa::Buffer::new();
-            out.extend_from_slice(buf.format(int).as_bytes());
-            if decimals > 0 {
-                out.push(b'.');
-                let digits = buf.format(frac).as_bytes();
-                out.extend(std::iter::repeat_n(b'0', decimals as usize - digits.len()));
-                out.extend_from_slice(digits);
+            // Splitting in 64 bits where it fits (any coordinate or value
+            // below 1.8e13): a 128-bit division costs more than the rest.
+            match u64::try_from(q) {
+                Ok(q) => push_split(out, q, 10u64.pow(decimals), decimals),
+                Err(_) => push_split(out, q, 10u128.pow(decimals), decimals),
             }
         }
         None => {
@@ -33,9 +31,24 @@ pub fn push_fixed(out: &mut Vec<u8>, x: f64, decimals: u32) {
     }
 }
 
-/// Sign, integer part and fraction digits of `x` rounded to `decimals`, or
+/// Writes `q / scale`, and `q % scale` as `decimals` digits after a point.
+fn push_split<T>(out: &mut Vec<u8>, q: T, scale: T, decimals: u32)
+where
+    T: itoa::Integer + Copy + std::ops::Div<Output = T> + std::ops::Rem<Output = T>,
+{
+    let mut buf = itoa::Buffer::new();
+    out.extend_from_slice(buf.format(q / scale).as_bytes());
+    if decimals > 0 {
+        out.push(b'.');
+        let digits = buf.format(q % scale).as_bytes();
+        out.extend(std::iter::repeat_n(b'0', decimals as usize - digits.len()));
+        out.extend_from_slice(digits);
+    }
+}
+
+/// Sign and `|x| * 10^decimals` rounded to an integer (half to even), or
 /// `None` when the fast path does not apply (non-finite or huge values).
-fn fixed_parts(x: f64, decimals: u32) -> Option<(bool, u128, u128)> {
+fn fixed_parts(x: f64, decimals: u32) -> Option<(bool, u128)> {
     if !x.is_finite() || decimals > MAX_DECIMALS {
         return None;
     }
@@ -70,7 +83,7 @@ fn fixed_parts(x: f64, decimals: u32) -> Option<(bool, u128, u128)> {
             }
         }
     };
-    Some((x.is_sign_negative(), q / scale, q % scale))
+    Some((x.is_sign_negative(), q))
 }
 
 #[cfg(test)]
