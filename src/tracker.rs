@@ -9,7 +9,9 @@
 use crate::detect::{self, Centre, DetectConfig};
 use crate::field::Frame;
 use crate::grid::Grid;
-use crate::link::{CoordTypes, SimpleLinker};
+use std::cell::RefCell;
+
+use crate::link::{sort_centres, CoordTypes, SimpleLinker, StepMatcher};
 use crate::time::Instant;
 use crate::tracks::{TrackMeta, Tracks};
 use crate::units::Distance;
@@ -28,11 +30,25 @@ pub trait Tracker: Send + Sync {
     fn detect(&self, frame: &Frame, grid: &Grid) -> Vec<Centre>;
     /// A fresh linker for centres on `grid`.
     fn linker(&self, grid: &Grid) -> Box<dyn Linker>;
+    /// The part of linking that depends only on two consecutive steps,
+    /// computed ahead on any thread: puts both steps' centres in the order
+    /// the linker wants and returns what [`Linker::push`] takes as `links`
+    /// for `current`. `None` where the algorithm has no such part.
+    fn match_ahead(
+        &self,
+        _grid: &Grid,
+        _previous: &mut [Centre],
+        _current: &mut [Centre],
+    ) -> Option<Vec<u32>> {
+        None
+    }
 }
 
 /// Links steps of centres, fed in increasing time.
 pub trait Linker: Send {
-    fn push(&mut self, time: Instant, centres: Vec<Centre>);
+    /// Consumes the next step; `links` is [`Tracker::match_ahead`]'s result
+    /// for it (with the previous step as fed here), when computed ahead.
+    fn push(&mut self, time: Instant, centres: Vec<Centre>, links: Option<Vec<u32>>);
     fn num_tracks(&self) -> usize;
     fn finish(self: Box<Self>, meta: TrackMeta) -> Tracks;
 }
@@ -52,11 +68,33 @@ impl Tracker for SimpleTracker {
     fn linker(&self, grid: &Grid) -> Box<dyn Linker> {
         Box::new(SimpleLinker::new(self.radius, CoordTypes::of(grid)))
     }
+
+    fn match_ahead(
+        &self,
+        grid: &Grid,
+        previous: &mut [Centre],
+        current: &mut [Centre],
+    ) -> Option<Vec<u32>> {
+        thread_local! {
+            /// Each thread's matcher, whose buffers serve step after step.
+            static MATCHER: RefCell<Option<StepMatcher>> = const { RefCell::new(None) };
+        }
+        sort_centres(previous);
+        sort_centres(current);
+        let coords = CoordTypes::of(grid);
+        MATCHER.with_borrow_mut(|m| {
+            let m = match m {
+                Some(m) if m.fits(self.radius, coords) => m,
+                _ => m.insert(StepMatcher::new(self.radius, coords)),
+            };
+            Some(m.link(previous, current))
+        })
+    }
 }
 
 impl Linker for SimpleLinker {
-    fn push(&mut self, time: Instant, centres: Vec<Centre>) {
-        SimpleLinker::push(self, time, centres);
+    fn push(&mut self, time: Instant, centres: Vec<Centre>, links: Option<Vec<u32>>) {
+        SimpleLinker::push_matched(self, time, centres, links);
     }
     fn num_tracks(&self) -> usize {
         SimpleLinker::num_tracks(self)

@@ -52,6 +52,11 @@ pub struct RunStats {
     /// and detecting threads run (under rayon and on MPI rank 0).
     #[serde(serialize_with = "secs")]
     pub link_cpu: Duration,
+    /// CPU time spent matching steps to the steps before them ahead of the
+    /// linker, on the detecting threads (of this process: rank 0 under MPI),
+    /// not counted in `link_cpu`.
+    #[serde(serialize_with = "secs")]
+    pub match_ahead_cpu: Duration,
     #[serde(serialize_with = "secs")]
     pub write: Duration,
     #[serde(serialize_with = "secs")]
@@ -111,7 +116,40 @@ impl MpiStats {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Detected {
     pub start: usize,
-    pub steps: Vec<(Vec<Centre>, bool)>,
+    pub steps: Vec<Step>,
+}
+
+/// One detected time step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub centres: Vec<Centre>,
+    /// Whether the frame was entirely missing.
+    pub missing: bool,
+    /// The step's matching to the step before, when computed ahead
+    /// ([`Tracker::match_ahead`]); the linker computes it otherwise.
+    pub links: Option<Vec<u32>>,
+}
+
+impl Step {
+    pub fn new(centres: Vec<Centre>, missing: bool) -> Self {
+        Step {
+            centres,
+            missing,
+            links: None,
+        }
+    }
+}
+
+/// Matches each step of `steps` but the first to the one before, ahead of
+/// the linker (see [`Tracker::match_ahead`]); returns the CPU time spent.
+pub fn match_ahead(tracker: &dyn Tracker, grid: &crate::grid::Grid, steps: &mut [Step]) -> Duration {
+    let cpu = thread_cpu_time();
+    for i in 1..steps.len() {
+        let (before, after) = steps.split_at_mut(i);
+        let (previous, current) = (&mut before[i - 1], &mut after[0]);
+        current.links = tracker.match_ahead(grid, &mut previous.centres, &mut current.centres);
+    }
+    thread_cpu_time().saturating_sub(cpu)
 }
 
 /// Time spent on one block.
@@ -119,6 +157,8 @@ pub struct Detected {
 pub struct BlockTimes {
     pub read: Duration,
     pub detect: Duration,
+    /// CPU time spent matching steps ahead of the linker.
+    pub match_ahead_cpu: Duration,
 }
 
 fn secs<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -212,15 +252,15 @@ impl LinkStage {
     }
 
     /// Consumes the next step (global index `step`).
-    pub fn push(&mut self, step: usize, time: i64, centres: Vec<Centre>, all_missing: bool) {
+    pub fn push(&mut self, step: usize, time: i64, s: Step) {
         let t = std::time::Instant::now();
         let cpu = thread_cpu_time();
         self.stats.steps += 1;
-        self.stats.centres += centres.len();
-        if all_missing {
+        self.stats.centres += s.centres.len();
+        if s.missing {
             self.stats.missing_steps.push(step);
         }
-        self.linker.push(time, centres);
+        self.linker.push(time, s.centres, s.links);
         self.stats.link += t.elapsed();
         self.stats.link_cpu += thread_cpu_time().saturating_sub(cpu);
     }
@@ -229,9 +269,10 @@ impl LinkStage {
     pub fn push_block(&mut self, block: Detected, times: BlockTimes, meta: &FieldMeta) {
         self.stats.read += times.read;
         self.stats.detect += times.detect;
-        for (i, (centres, missing)) in block.steps.into_iter().enumerate() {
+        self.stats.match_ahead_cpu += times.match_ahead_cpu;
+        for (i, s) in block.steps.into_iter().enumerate() {
             let step = block.start + i;
-            self.push(step, meta.times[step], centres, missing);
+            self.push(step, meta.times[step], s);
         }
     }
 
@@ -285,7 +326,7 @@ pub fn detect_frame(
 
 /// CPU time consumed so far by the calling thread (zero where unavailable).
 #[cfg(unix)]
-fn thread_cpu_time() -> Duration {
+pub(crate) fn thread_cpu_time() -> Duration {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -298,7 +339,7 @@ fn thread_cpu_time() -> Duration {
 }
 
 #[cfg(not(unix))]
-fn thread_cpu_time() -> Duration {
+pub(crate) fn thread_cpu_time() -> Duration {
     Duration::ZERO
 }
 

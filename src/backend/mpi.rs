@@ -265,7 +265,7 @@ fn work(
     let mut go = false;
     let res = rayon_pool::detect_blocks(reader, blocks, cfg.threads, tracker, |d, t| {
         stats.steps += d.steps.len();
-        stats.centres += d.steps.iter().map(|(c, _)| c.len()).sum::<usize>();
+        stats.centres += d.steps.iter().map(|s| s.centres.len()).sum::<usize>();
         stats.read += t.read.as_secs_f64();
         stats.detect += t.detect.as_secs_f64();
         let steps = (d.steps.len() as u64).to_le_bytes();

@@ -27,7 +27,8 @@ use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::{detect_frame, BlockTimes, Detected, FrameDetected};
+use super::{detect_frame, thread_cpu_time, BlockTimes, Detected, FrameDetected, Step};
+use crate::detect::Centre;
 use crate::error::{Error, Result};
 use crate::field::{AheadStep, DecodeAhead, FrameSource};
 use crate::io::{FieldMeta, FieldReader};
@@ -120,6 +121,25 @@ pub fn detect_blocks(
     })
 }
 
+/// Matches claimed pairs of steps `(j, step j - 1, step j)`: step `j`'s
+/// links and the CPU time they took.
+fn match_pairs(
+    tracker: &dyn Tracker,
+    meta: &FieldMeta,
+    pairs: Vec<(usize, Vec<Centre>, Vec<Centre>)>,
+) -> Vec<(usize, Option<Vec<u32>>, Duration)> {
+    pairs
+        .into_iter()
+        .map(|(j, mut previous, mut current)| {
+            let cpu = thread_cpu_time();
+            let links = tracker.match_ahead(&meta.grid, &mut previous, &mut current);
+            // The step keeps its own order: links refer to the order that
+            // match_ahead put the centres in, which the linker puts them in too.
+            (j, links, thread_cpu_time().saturating_sub(cpu))
+        })
+        .collect()
+}
+
 type Read = (Range<usize>, Result<Vec<FrameSource>>, Duration);
 
 /// Whether a block came as frames decoded on use.
@@ -143,6 +163,39 @@ struct Open {
     begun: Instant,
     results: Vec<Option<Result<FrameDetected>>>,
     left: usize,
+    /// Each step's matching to the step before in the block (index 0
+    /// unused), and the pairs of steps not yet matched (or given up).
+    links: Vec<Option<Vec<u32>>>,
+    pairs_left: usize,
+    match_cpu: Duration,
+}
+
+impl Open {
+    /// Records frame `i`, and returns the pairs of consecutive steps with
+    /// both detected that it completes (claimed for the caller to match);
+    /// a pair with a failed step is given up.
+    fn record(&mut self, i: usize, detected: Result<FrameDetected>) -> Vec<(usize, Vec<Centre>, Vec<Centre>)> {
+        self.results[i] = Some(detected);
+        self.left -= 1;
+        let mut claimed = Vec::new();
+        for j in [i, i + 1] {
+            if j == 0 || j >= self.results.len() {
+                continue;
+            }
+            let (Some(a), Some(b)) = (&self.results[j - 1], &self.results[j]) else {
+                continue;
+            };
+            match (a, b) {
+                (Ok(a), Ok(b)) => claimed.push((j, a.centres.clone(), b.centres.clone())),
+                _ => self.pairs_left -= 1,
+            }
+        }
+        claimed
+    }
+
+    fn complete(&self) -> bool {
+        self.left == 0 && self.pairs_left == 0
+    }
 }
 
 /// Blocks being detected, handed on in order as they complete.
@@ -217,9 +270,22 @@ impl<'a> Stream<'a> {
             };
             let detected = detect_frame(tracker, source, meta);
             let mut out = lock(&self.out);
-            if let Some(Ok(open)) = out.open.get_mut(&id) {
-                open.results[i] = Some(detected);
-                open.left -= 1;
+            let claimed = match out.open.get_mut(&id) {
+                Some(Ok(open)) => open.record(i, detected),
+                _ => Vec::new(),
+            };
+            if !claimed.is_empty() {
+                // Matched outside the lock: other threads go on meanwhile.
+                drop(out);
+                let matched = match_pairs(tracker, meta, claimed);
+                out = lock(&self.out);
+                if let Some(Ok(open)) = out.open.get_mut(&id) {
+                    for (j, links, cpu) in matched {
+                        open.links[j] = links;
+                        open.pairs_left -= 1;
+                        open.match_cpu += cpu;
+                    }
+                }
             }
             self.hand_on(&mut out);
         }
@@ -272,6 +338,9 @@ impl<'a> Stream<'a> {
                         begun: Instant::now(),
                         results: (0..frames.len()).map(|_| None).collect(),
                         left: frames.len(),
+                        links: (0..frames.len()).map(|_| None).collect(),
+                        pairs_left: frames.len().saturating_sub(1),
+                        match_cpu: Duration::ZERO,
                     }),
                 );
                 feed.current = Some((id, frames.into_iter().enumerate()));
@@ -289,7 +358,7 @@ impl<'a> Stream<'a> {
         loop {
             let next = out.next;
             match out.open.get(&next) {
-                Some(Ok(open)) if open.left == 0 => {}
+                Some(Ok(open)) if open.complete() => {}
                 Some(Err(_)) => {}
                 _ => return,
             }
@@ -326,8 +395,17 @@ fn finish(open: Open, ahead: Duration) -> Result<(Detected, BlockTimes)> {
     let times = BlockTimes {
         read: open.read + loading,
         detect: wall.saturating_sub(loading),
+        match_ahead_cpu: open.match_cpu,
     };
-    let steps = steps.into_iter().map(|d| (d.centres, d.missing)).collect();
+    let steps = steps
+        .into_iter()
+        .zip(open.links)
+        .map(|(d, links)| Step {
+            centres: d.centres,
+            missing: d.missing,
+            links,
+        })
+        .collect();
     Ok((
         Detected {
             start: open.start,

@@ -5,7 +5,7 @@
 use std::ops::Range;
 use std::time::{Duration, Instant};
 
-use super::{detect_frame, BlockTimes, Detected};
+use super::{detect_frame, BlockTimes, Detected, Step};
 use crate::error::Result;
 use crate::io::FieldReader;
 use crate::tracker::Tracker;
@@ -29,14 +29,18 @@ pub fn detect_blocks(
             let d = detect_frame(tracker, source, meta)?;
             read += d.load;
             detect += d.detect;
-            steps.push((d.centres, d.missing));
+            steps.push(Step::new(d.centres, d.missing));
         }
         sink(
             Detected {
                 start: b.start,
                 steps,
             },
-            BlockTimes { read, detect },
+            BlockTimes {
+                read,
+                detect,
+                match_ahead_cpu: Duration::ZERO,
+            },
         )?;
     }
     Ok(())

@@ -25,7 +25,7 @@
 //! names is still free (the free sets only shrink, so it still holds); a
 //! centre without a free tail in reach leaves the passes for good.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// Keys from this value up (a great-circle angle above π − 0.1 rad) may
 /// belong to NaN reference distances: their exact distance is computed when

@@ -68,26 +68,115 @@ impl CoordTypes {
     }
 }
 
-/// Links steps of centres into tracks. Steps must arrive in increasing time.
+/// Marks a centre of [`StepMatcher::link`]'s result that continues no
+/// centre of the previous step.
+pub const UNMATCHED: u32 = u32::MAX;
+
+/// Matches one step's centres to the previous step's: the part of linking
+/// that depends on nothing but the two steps (and so may run on any thread,
+/// ahead of the linker), which is most of its work.
 #[derive(Debug)]
-pub struct SimpleLinker {
+pub struct StepMatcher {
     radius_km: f64,
     coords: CoordTypes,
-    /// The open tracks ("tails"), sorted by their last points: track
-    /// indices and last points' positions.
-    tails: Vec<u32>,
+    /// Buffers kept from call to call: the positions of the tails (the
+    /// previous step's centres) and of the centres, the index, the matching.
     tail_pos: Vec<Pos>,
-    previous: Option<Instant>,
-    step: Option<i64>,
-    builder: TracksBuilder,
-    /// Buffers kept from step to step: the centres' positions and tracks,
-    /// the index, the matching.
     positions: Vec<Pos>,
     trig: GridTrig,
     tail_trig: GridTrig,
-    tracks: Vec<u32>,
     index: LatLonIndex<Indexed>,
     matching: Matching,
+}
+
+impl StepMatcher {
+    pub fn new(radius: Distance, coords: CoordTypes) -> Self {
+        StepMatcher {
+            radius_km: radius.km(),
+            coords,
+            tail_pos: Vec::new(),
+            positions: Vec::new(),
+            trig: GridTrig::default(),
+            tail_trig: GridTrig::default(),
+            index: LatLonIndex::default(),
+            matching: Matching::default(),
+        }
+    }
+
+    /// Whether this matcher links with `radius` on coordinates of `coords`.
+    pub fn fits(&self, radius: Distance, coords: CoordTypes) -> bool {
+        self.radius_km == radius.km() && self.coords == coords
+    }
+
+    /// For each centre of `current`, the index in `previous` of the centre
+    /// it continues, or [`UNMATCHED`]. Both steps must be in the order
+    /// [`sort_centres`] gives.
+    pub fn link(&mut self, previous: &[Centre], current: &[Centre]) -> Vec<u32> {
+        self.matching.clear();
+        if !previous.is_empty() && !current.is_empty() {
+            self.trig
+                .positions(current, self.coords, &mut self.positions);
+            // Tails are float64 (as centres of float64 coordinates are).
+            self.tail_trig
+                .positions(previous, CoordTypes::default(), &mut self.tail_pos);
+            self.match_centres();
+        }
+        (0..current.len())
+            .map(|ic| self.matching.tail_of(ic).unwrap_or(UNMATCHED))
+            .collect()
+    }
+
+    /// Greedy mutual-nearest matching of the centres to the tails. Tails
+    /// are the previous step's centres, so they are sorted by latitude, then
+    /// longitude, as the centres are; equal distances go to the lower index,
+    /// as numpy's `argmin` does.
+    fn match_centres(&mut self) {
+        let geo = Geometry {
+            radius: Radius {
+                km: self.radius_km,
+                key: radius_key(self.radius_km),
+            },
+            tolerance: KeyTolerance::for_coordinates(largest_radians(
+                &self.tail_pos,
+                &self.positions,
+            )),
+            distance: |t: u32, c: u32| {
+                distance(&self.tail_pos[t as usize], &self.positions[c as usize])
+            },
+        };
+        index_tails(&self.tail_pos, self.radius_km, &mut self.index);
+        collect_candidates(
+            &self.tail_pos,
+            &self.positions,
+            &geo,
+            &self.index,
+            &mut self.matching,
+        );
+        self.matching.run(self.tail_pos.len(), &geo);
+    }
+}
+
+/// Links steps of centres into tracks. Steps must arrive in increasing time.
+/// Each step's matching to the previous one may come computed ahead (by
+/// [`StepMatcher`] on another thread); what is left here, in time order, is
+/// the time-gap rule and numbering the tracks.
+#[derive(Debug)]
+pub struct SimpleLinker {
+    matcher: StepMatcher,
+    /// The open tracks ("tails"): the previous step's centres, sorted, and
+    /// their tracks.
+    tails: Vec<u32>,
+    tail_centres: Vec<Centre>,
+    previous: Option<Instant>,
+    step: Option<i64>,
+    builder: TracksBuilder,
+    tracks: Vec<u32>,
+}
+
+/// Sorts one step's centres by latitude, then longitude, as the linker
+/// orders them (stable; cheap on centres already in that order).
+pub fn sort_centres(centres: &mut [Centre]) {
+    sort_by_lat_lon(centres);
 }
 
 /// Orders centres by latitude, then longitude (NaN equal to anything).
@@ -140,19 +229,13 @@ fn runs_descend(centres: &[Centre]) -> bool {
 impl SimpleLinker {
     pub fn new(radius: Distance, coords: CoordTypes) -> Self {
         SimpleLinker {
-            radius_km: radius.km(),
-            coords,
+            matcher: StepMatcher::new(radius, coords),
             tails: Vec::new(),
-            tail_pos: Vec::new(),
+            tail_centres: Vec::new(),
             previous: None,
             step: None,
             builder: TracksBuilder::default(),
-            positions: Vec::new(),
-            trig: GridTrig::default(),
-            tail_trig: GridTrig::default(),
             tracks: Vec::new(),
-            index: LatLonIndex::default(),
-            matching: Matching::default(),
         }
     }
 
@@ -165,7 +248,15 @@ impl SimpleLinker {
     }
 
     /// Consumes one time step.
-    pub fn push(&mut self, time: Instant, mut centres: Vec<Centre>) {
+    pub fn push(&mut self, time: Instant, centres: Vec<Centre>) {
+        self.push_matched(time, centres, None);
+    }
+
+    /// Consumes one time step whose matching to the previous step may have
+    /// been computed ahead: `links` as [`StepMatcher::link`] gives them for
+    /// the step's centres in [`sort_centres`] order (ignored unless there is
+    /// one per centre).
+    pub fn push_matched(&mut self, time: Instant, mut centres: Vec<Centre>, links: Option<Vec<u32>>) {
         sort_by_lat_lon(&mut centres);
         let gap = match (self.previous, self.step) {
             (Some(prev), Some(step)) => time - step > prev,
@@ -177,20 +268,24 @@ impl SimpleLinker {
         self.previous = Some(time);
         if gap {
             self.tails.clear();
-            self.tail_pos.clear();
+            self.tail_centres.clear();
         }
-        self.matching.clear();
-        self.trig
-            .positions(&centres, self.coords, &mut self.positions);
-        if !self.tails.is_empty() {
-            self.match_centres();
-        }
-        self.extend_tracks(time, &centres);
+        let links = if self.tails.is_empty() {
+            None
+        } else {
+            Some(
+                links
+                    .filter(|l| l.len() == centres.len())
+                    .unwrap_or_else(|| self.matcher.link(&self.tail_centres, &centres)),
+            )
+        };
+        self.extend_tracks(time, &centres, links.as_deref());
+        self.tail_centres = centres;
     }
 
     /// Extends the matched tracks with their centres and starts a track at
     /// every other centre; the centres become the tails, still sorted.
-    fn extend_tracks(&mut self, time: Instant, centres: &[Centre]) {
+    fn extend_tracks(&mut self, time: Instant, centres: &[Centre], links: Option<&[u32]>) {
         self.tracks.clear();
         for (ic, c) in centres.iter().enumerate() {
             let point = Point {
@@ -199,9 +294,9 @@ impl SimpleLinker {
                 lon: c.lon,
                 value: c.value,
             };
-            self.tracks.push(match self.matching.tail_of(ic) {
-                Some(it) => {
-                    let track = self.tails[it as usize];
+            let tail = links.map_or(UNMATCHED, |l| l[ic]);
+            self.tracks.push(match self.tails.get(tail as usize) {
+                Some(&track) => {
                     self.builder.extend(track, point);
                     track
                 }
@@ -209,44 +304,6 @@ impl SimpleLinker {
             });
         }
         std::mem::swap(&mut self.tails, &mut self.tracks);
-        // With float64 coordinates a centre's position is computed as a tail's.
-        if self.coords == CoordTypes::default() {
-            std::mem::swap(&mut self.tail_pos, &mut self.positions);
-        } else {
-            // Tails are float64 (as centres of float64 coordinates are).
-            let float64 = CoordTypes::default();
-            self.tail_trig
-                .positions(centres, float64, &mut self.tail_pos);
-        }
-    }
-
-    /// Greedy mutual-nearest matching of the centres to the tails. Tails
-    /// are the previous step's centres, so they are sorted by latitude, then
-    /// longitude, as the centres are; equal distances go to the lower index,
-    /// as numpy's `argmin` does.
-    fn match_centres(&mut self) {
-        let geo = Geometry {
-            radius: Radius {
-                km: self.radius_km,
-                key: radius_key(self.radius_km),
-            },
-            tolerance: KeyTolerance::for_coordinates(largest_radians(
-                &self.tail_pos,
-                &self.positions,
-            )),
-            distance: |t: u32, c: u32| {
-                distance(&self.tail_pos[t as usize], &self.positions[c as usize])
-            },
-        };
-        index_tails(&self.tail_pos, self.radius_km, &mut self.index);
-        collect_candidates(
-            &self.tail_pos,
-            &self.positions,
-            &geo,
-            &self.index,
-            &mut self.matching,
-        );
-        self.matching.run(self.tails.len(), &geo);
     }
 
     /// The tracks linked so far.
