@@ -142,7 +142,11 @@ impl Step {
 
 /// Matches each step of `steps` but the first to the one before, ahead of
 /// the linker (see [`Tracker::match_ahead`]); returns the CPU time spent.
-pub fn match_ahead(tracker: &dyn Tracker, grid: &crate::grid::Grid, steps: &mut [Step]) -> Duration {
+pub fn match_ahead(
+    tracker: &dyn Tracker,
+    grid: &crate::grid::Grid,
+    steps: &mut [Step],
+) -> Duration {
     let cpu = thread_cpu_time();
     for i in 1..steps.len() {
         let (before, after) = steps.split_at_mut(i);

@@ -174,7 +174,11 @@ impl Open {
     /// Records frame `i`, and returns the pairs of consecutive steps with
     /// both detected that it completes (claimed for the caller to match);
     /// a pair with a failed step is given up.
-    fn record(&mut self, i: usize, detected: Result<FrameDetected>) -> Vec<(usize, Vec<Centre>, Vec<Centre>)> {
+    fn record(
+        &mut self,
+        i: usize,
+        detected: Result<FrameDetected>,
+    ) -> Vec<(usize, Vec<Centre>, Vec<Centre>)> {
         self.results[i] = Some(detected);
         self.left -= 1;
         let mut claimed = Vec::new();

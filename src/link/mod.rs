@@ -256,7 +256,12 @@ impl SimpleLinker {
     /// been computed ahead: `links` as [`StepMatcher::link`] gives them for
     /// the step's centres in [`sort_centres`] order (ignored unless there is
     /// one per centre).
-    pub fn push_matched(&mut self, time: Instant, mut centres: Vec<Centre>, links: Option<Vec<u32>>) {
+    pub fn push_matched(
+        &mut self,
+        time: Instant,
+        mut centres: Vec<Centre>,
+        links: Option<Vec<u32>>,
+    ) {
         sort_by_lat_lon(&mut centres);
         let gap = match (self.previous, self.step) {
             (Some(prev), Some(step)) => time - step > prev,
