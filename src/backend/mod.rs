@@ -352,6 +352,10 @@ pub struct RunOutput {
     pub tracks: Tracks,
     pub meta: FieldMeta,
     pub stats: RunStats,
+    /// Under MPI, the MPI environment, finalised when dropped: the caller
+    /// drops it while writing the output (on another thread), so that MPI's
+    /// closing handshake with the other ranks overlaps the writing.
+    pub session: Option<Box<dyn Send>>,
 }
 
 /// Runs detection and linking on the configured backend.
@@ -410,6 +414,7 @@ pub fn run_local(cfg: &TrackConfig, tracker: &dyn Tracker, kind: BackendKind) ->
         tracks,
         meta,
         stats,
+        session: None,
     })
 }
 

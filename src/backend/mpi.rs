@@ -140,6 +140,7 @@ pub fn run(
         tracks,
         meta,
         stats,
+        session: Some(Box::new(universe)),
     }))
 }
 

@@ -224,6 +224,7 @@ pub fn run(args: TrackArgs) -> anyhow::Result<i32> {
         tracks,
         meta,
         mut stats,
+        session,
     } = out;
     let tracks = match cfg.min_length {
         Some(n) => {
@@ -234,16 +235,28 @@ pub fn run(args: TrackArgs) -> anyhow::Result<i32> {
         }
         None => tracks,
     };
-    let t = Instant::now();
-    let writer = output::writer_for(cfg.format, &cfg.write_options);
-    // Writers that format in parallel use as many threads as detection did.
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(stats.threads.max(1))
-        .thread_name(|i| format!("stormtrack-write-{i}"))
-        .build()
-        .context("cannot start the threads that format the output")?;
-    pool.install(|| output::deliver(&tracks, writer.as_ref(), &cfg.output))?;
-    stats.write = t.elapsed();
+    let write = || -> anyhow::Result<std::time::Duration> {
+        let t = Instant::now();
+        let writer = output::writer_for(cfg.format, &cfg.write_options);
+        // Writers that format in parallel use as many threads as detection did.
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(stats.threads.max(1))
+            .thread_name(|i| format!("stormtrack-write-{i}"))
+            .build()
+            .context("cannot start the threads that format the output")?;
+        pool.install(|| output::deliver(&tracks, writer.as_ref(), &cfg.output))?;
+        Ok(t.elapsed())
+    };
+    stats.write = match session {
+        // MPI is finalised (on this thread, as MPI requires) while the
+        // output is written.
+        Some(session) => std::thread::scope(|s| {
+            let writing = s.spawn(write);
+            drop(session);
+            writing.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+        })?,
+        None => write()?,
+    };
     stats.total = started.elapsed();
     if !cfg.quiet {
         warn_missing(&meta, &stats);

@@ -321,7 +321,10 @@ impl StreamedChunk {
         if len == 0 {
             return None;
         }
-        let map = MmapMut::map_anon(len).ok()?;
+        // A whole number of granules, which Linux places on a granule
+        // boundary: so every granule of the chunk is a whole huge page that
+        // can be recycled (the bytes past `len` are never touched).
+        let map = MmapMut::map_anon(len.next_multiple_of(granule())).ok()?;
         granule_pool::open();
         if granule() > page() {
             // Only a hint: without it decoding faults in 4 KiB pages.
