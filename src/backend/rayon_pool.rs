@@ -1,8 +1,10 @@
 //! The threaded backend, a three-stage pipeline: a reader thread reads
 //! blocks of frames (netCDF-C is not thread-safe, so reads stay on one
 //! thread; readers that decode in parallel do so on the pool); the threads
-//! of a rayon pool detect the blocks' frames as one stream, in order; the
-//! calling thread hands each block's centres on (to the linker) in order.
+//! of a rayon pool detect the blocks' frames as one stream, in order, and
+//! match each step to the one before as soon as both are detected
+//! ([`Tracker::match_ahead`], the bulk of linking); the calling thread hands
+//! each block's centres on (to the linker) in order.
 //! Reading, detecting and linking of consecutive blocks overlap.
 //!
 //! At most two blocks of frames exist at once (`QUEUE_DEPTH + 2` in general):

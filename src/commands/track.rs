@@ -253,7 +253,9 @@ pub fn run(args: TrackArgs) -> anyhow::Result<i32> {
         Some(session) => std::thread::scope(|s| {
             let writing = s.spawn(write);
             drop(session);
-            writing.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+            writing
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p))
         })?,
         None => write()?,
     };

@@ -25,9 +25,16 @@
 //! Per step the work is linear but for the index queries: centres arrive row
 //! by row and are sorted by reversing the rows where possible; the
 //! trigonometry of their grid rows and columns is kept from step to step
-//! (module `position`); tails are the previous step's centres, already sorted,
-//! and with float64 coordinates their positions are the centres' own;
-//! buffers are kept from step to step.
+//! (module `position`); buffers are kept from step to step.
+//!
+//! The tails are always the previous step's centres (a track not continued
+//! ends), so which centre continues which is a pure function of two
+//! consecutive steps: [`StepMatcher`] computes it, on any thread and in any
+//! order ([`crate::tracker::Tracker::match_ahead`]: the detecting threads do
+//! it as soon as both steps are detected). [`SimpleLinker`] then only applies
+//! the time-gap rule and numbers the tracks, strictly in time order, matching
+//! itself the steps that come without (the first of each block). Results are
+//! the same either way.
 
 pub mod index;
 mod matching;
