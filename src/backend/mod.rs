@@ -313,9 +313,21 @@ pub fn detect_frame(
     source: crate::field::FrameSource,
     meta: &FieldMeta,
 ) -> Result<FrameDetected> {
+    detect_frame_then(tracker, source, meta, || {})
+}
+
+/// [`detect_frame`], running `between` once the frame is loaded, before it
+/// is detected (not counted in the frame's times).
+pub fn detect_frame_then(
+    tracker: &dyn Tracker,
+    source: crate::field::FrameSource,
+    meta: &FieldMeta,
+    between: impl FnOnce(),
+) -> Result<FrameDetected> {
     let t = std::time::Instant::now();
     let frame = source.load()?;
     let load = t.elapsed();
+    between();
     let t = std::time::Instant::now();
     let centres = tracker.detect(&frame, &meta.grid);
     let missing = centres.is_empty() && frame.all_missing();

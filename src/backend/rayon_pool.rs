@@ -20,7 +20,10 @@
 //! decoded, one thread at a time; so that no thread idles then, a pool thread
 //! that finds the next block read decodes its first frame ahead
 //! ([`crate::field::DecodeAhead`]) whenever the memory that the current block
-//! gives back allows, and detects the current block's frames otherwise.
+//! gives back allows, and detects the current block's frames otherwise. It
+//! also does so between loading a frame and detecting it: decoding a chunk is
+//! one thread's work and the bottleneck of a run on few cores, so it should
+//! not pause while every thread detects.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -29,7 +32,7 @@ use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::{detect_frame, thread_cpu_time, BlockTimes, Detected, FrameDetected, Step};
+use super::{detect_frame_then, thread_cpu_time, BlockTimes, Detected, FrameDetected, Step};
 use crate::detect::Centre;
 use crate::error::{Error, Result};
 use crate::field::{AheadStep, DecodeAhead, FrameSource};
@@ -258,23 +261,19 @@ impl<'a> Stream<'a> {
     /// reader is done or the run stops.
     fn work(&self, tracker: &dyn Tracker, meta: &FieldMeta) {
         while !self.stop.load(Ordering::Relaxed) {
-            let settled = lock(&self.first).as_ref().is_none_or(|f| f.ready());
-            if let Some(mut slot) = self.next_ahead.try_lock().ok().filter(|_| settled) {
-                if let Some(a) = slot.as_mut() {
-                    let t = Instant::now();
-                    let step = a.step();
-                    lock(&self.out).ahead += t.elapsed();
-                    match step {
-                        AheadStep::Progressed => continue,
-                        AheadStep::Done => *slot = None,
-                        AheadStep::Wait => {}
-                    }
-                }
+            if self.decode_ahead() {
+                continue;
             }
             let Some((id, i, source)) = self.take() else {
                 break;
             };
-            let detected = detect_frame(tracker, source, meta);
+            // Decoding a chunk is one thread's work and, with few threads,
+            // the run's bottleneck: a thread with a frame loaded goes on
+            // decoding ahead, if it may, before detecting it (another thread
+            // detects meanwhile), so that decoding does not pause while
+            // every thread detects.
+            let detected =
+                detect_frame_then(tracker, source, meta, || while self.decode_ahead() {});
             let mut out = lock(&self.out);
             let claimed = match out.open.get_mut(&id) {
                 Some(Ok(open)) => open.record(i, detected),
@@ -294,6 +293,30 @@ impl<'a> Stream<'a> {
                 }
             }
             self.hand_on(&mut out);
+        }
+    }
+
+    /// One step of decoding the next block ahead, if this thread may take
+    /// it (no other thread is, the current block's first frame is ready and
+    /// memory allows): whether it did.
+    fn decode_ahead(&self) -> bool {
+        let settled = lock(&self.first).as_ref().is_none_or(|f| f.ready());
+        let Some(mut slot) = self.next_ahead.try_lock().ok().filter(|_| settled) else {
+            return false;
+        };
+        let Some(a) = slot.as_mut() else {
+            return false;
+        };
+        let t = Instant::now();
+        let step = a.step();
+        lock(&self.out).ahead += t.elapsed();
+        match step {
+            AheadStep::Progressed => true,
+            AheadStep::Done => {
+                *slot = None;
+                false
+            }
+            AheadStep::Wait => false,
         }
     }
 
