@@ -140,22 +140,6 @@ impl Step {
     }
 }
 
-/// Matches each step of `steps` but the first to the one before, ahead of
-/// the linker (see [`Tracker::match_ahead`]); returns the CPU time spent.
-pub fn match_ahead(
-    tracker: &dyn Tracker,
-    grid: &crate::grid::Grid,
-    steps: &mut [Step],
-) -> Duration {
-    let cpu = thread_cpu_time();
-    for i in 1..steps.len() {
-        let (before, after) = steps.split_at_mut(i);
-        let (previous, current) = (&mut before[i - 1], &mut after[0]);
-        current.links = tracker.match_ahead(grid, &mut previous.centres, &mut current.centres);
-    }
-    thread_cpu_time().saturating_sub(cpu)
-}
-
 /// Time spent on one block.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct BlockTimes {

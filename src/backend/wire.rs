@@ -22,7 +22,7 @@ pub fn encode(block: &Detected) -> Vec<u8> {
     out.extend_from_slice(&(block.steps.len() as u32).to_le_bytes());
     for s in &block.steps {
         out.extend_from_slice(&(s.centres.len() as u32).to_le_bytes());
-        out.push(u8::from(s.missing) | u8::from(s.links.is_some()) << 1);
+        out.push(u8::from(s.missing) | u8::from(links(s).is_some()) << 1);
     }
     for c in block.steps.iter().flat_map(|s| &s.centres) {
         out.extend_from_slice(&c.row.to_le_bytes());
@@ -31,10 +31,15 @@ pub fn encode(block: &Detected) -> Vec<u8> {
         out.extend_from_slice(&c.lon.to_le_bytes());
         out.extend_from_slice(&c.value.to_le_bytes());
     }
-    for link in block.steps.iter().flat_map(|s| s.links.iter().flatten()) {
+    for link in block.steps.iter().filter_map(links).flatten() {
         out.extend_from_slice(&link.to_le_bytes());
     }
     out
+}
+
+/// A step's links, if it has one per centre (others travel without).
+fn links(s: &Step) -> Option<&Vec<u32>> {
+    s.links.as_ref().filter(|l| l.len() == s.centres.len())
 }
 
 /// Reads fixed-size fields off the front of a byte slice.

@@ -324,7 +324,7 @@ impl StreamedChunk {
         // A whole number of granules, which Linux places on a granule
         // boundary: so every granule of the chunk is a whole huge page that
         // can be recycled (the bytes past `len` are never touched).
-        let map = MmapMut::map_anon(len.next_multiple_of(granule())).ok()?;
+        let map = MmapMut::map_anon(len.checked_next_multiple_of(granule())?).ok()?;
         granule_pool::open();
         if granule() > page() {
             // Only a hint: without it decoding faults in 4 KiB pages.
@@ -539,20 +539,30 @@ impl StreamedChunk {
                         continue;
                     }
                 }
-                // Whole pages only, and only what decoding has written.
+                // Whole pages only, and only what decoding has written; at
+                // the chunk's end, also the map's pages past it, which the
+                // last granule's huge page brought in.
                 let lo = (base + lo).next_multiple_of(page) - base;
-                let hi = ((base + hi.min(decoded)) / page * page).saturating_sub(base);
+                let end = if hi == buf.len && decoded == buf.len {
+                    buf.map.len()
+                } else {
+                    hi.min(decoded)
+                };
+                let hi = ((base + end) / page * page).saturating_sub(base);
                 if lo < hi {
                     // SAFETY: no slot with bytes in [lo, hi) can be read any
-                    // more (all released), and decoding has passed it, so
-                    // nothing reads or writes these pages again.
+                    // more (all released), and decoding has passed it (or it
+                    // lies past the chunk), so nothing reads or writes these
+                    // pages again.
                     let r = unsafe {
                         buf.map
                             .unchecked_advise_range(UncheckedAdvice::DontNeed, lo, hi - lo)
                     };
                     if r.is_ok() {
-                        buf.held.fetch_sub(hi - lo, Ordering::SeqCst);
-                        given_back(hi - lo);
+                        // Decoded bytes only are counted.
+                        let counted = hi.min(buf.len) - lo.min(buf.len);
+                        buf.held.fetch_sub(counted, Ordering::SeqCst);
+                        given_back(counted);
                     }
                 }
             }

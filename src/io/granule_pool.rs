@@ -14,8 +14,8 @@
 //! mapped (reading as zeros), so no hole opens in a mapping that another
 //! allocation could take. Parked granules live in slots of one reserved,
 //! granule-aligned area, so huge pages stay huge. Where that fails (another
-//! system, an older kernel) nothing is parked and memory is given back as
-//! before.
+//! system, an older kernel, strict overcommit accounting, a move refused)
+//! nothing is parked and memory is given back as before.
 //!
 //! Parking does not raise the peak memory: a granule is parked when a chunk
 //! would give it back and taken by the next granule to be decoded, so memory
@@ -43,6 +43,8 @@ struct Slots {
     /// Whether granules are parked: from the first chunk decoded until
     /// [`drain`], after which no chunk may come to take them.
     open: bool,
+    /// Set for good when a move fails: memory is given back from then on.
+    broken: bool,
 }
 
 /// The process's pool for granules of `granule` bytes; `None` if the area
@@ -99,6 +101,13 @@ pub fn drain() {
 impl Pool {
     #[cfg(target_os = "linux")]
     fn reserve(granule: usize) -> Option<Pool> {
+        // Under strict overcommit accounting, moving pages charges them
+        // again and may fail halfway: give memory back instead.
+        let strict = std::fs::read_to_string("/proc/sys/vm/overcommit_memory")
+            .is_ok_and(|m| m.trim() == "2");
+        if strict {
+            return None;
+        }
         let len = (SLOTS + 1) * granule;
         // SAFETY: a fresh private anonymous mapping; nothing else refers to it.
         let area = unsafe {
@@ -130,6 +139,7 @@ impl Pool {
                 full: Vec::with_capacity(SLOTS),
                 empty: (0..SLOTS).rev().collect(),
                 open: true,
+                broken: false,
             }),
         })
     }
@@ -139,10 +149,14 @@ impl Pool {
         None
     }
 
+    fn lock(&self) -> std::sync::MutexGuard<'_, Slots> {
+        self.slots.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// [`park`] into this pool.
     unsafe fn park(&self, from: usize) -> bool {
         let mut slots = self.lock();
-        if !slots.open {
+        if !slots.open || slots.broken {
             return false;
         }
         let Some(slot) = slots.empty.pop() else {
@@ -155,18 +169,46 @@ impl Pool {
             true
         } else {
             slots.empty.push(slot);
+            self.break_down(&mut slots);
             false
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Slots> {
-        self.slots.lock().unwrap_or_else(PoisonError::into_inner)
+    /// [`take`] from this pool.
+    unsafe fn take(&self, to: usize) -> bool {
+        let mut slots = self.lock();
+        if slots.broken {
+            return false;
+        }
+        let Some(slot) = slots.full.pop() else {
+            return false;
+        };
+        // SAFETY: the slot holds a granule; the caller vouches for the target.
+        if unsafe { move_granule(self.base + slot * self.granule, to, self.granule) } {
+            slots.empty.push(slot);
+            true
+        } else {
+            slots.full.push(slot);
+            self.break_down(&mut slots);
+            false
+        }
     }
 
     /// [`drain`] this pool.
     fn drain(&self) {
         let mut slots = self.lock();
         slots.open = false;
+        self.give_back(&mut slots);
+    }
+
+    /// After a failed move: gives every parked granule back and parks no
+    /// more in this process.
+    fn break_down(&self, slots: &mut Slots) {
+        slots.broken = true;
+        self.give_back(slots);
+    }
+
+    fn give_back(&self, slots: &mut Slots) {
         while let Some(slot) = slots.full.pop() {
             // SAFETY: a parked granule in the reserved area, used by no one.
             unsafe {
@@ -179,43 +221,52 @@ impl Pool {
             slots.empty.push(slot);
         }
     }
-
-    /// [`take`] from this pool.
-    unsafe fn take(&self, to: usize) -> bool {
-        let mut slots = self.lock();
-        let Some(slot) = slots.full.pop() else {
-            return false;
-        };
-        // SAFETY: the slot holds a granule; the caller vouches for the target.
-        let moved = unsafe { move_granule(self.base + slot * self.granule, to, self.granule) };
-        // A slot whose granule could not be moved is dropped from use
-        // rather than risk handing it out twice.
-        if moved {
-            slots.empty.push(slot);
-        }
-        moved
-    }
 }
 
 /// Moves the pages of `[from, from + len)` to `[to, to + len)`, replacing
-/// what was mapped there and leaving the source mapped and empty.
+/// what was mapped there and leaving the source mapped and empty. On failure
+/// the destination is mapped again, empty: `MREMAP_FIXED` unmaps it before
+/// the move can still fail (ENOMEM), and no hole may be left in a map for
+/// another mapping to land in.
 ///
 /// # Safety
 /// Both ranges are page-aligned parts of private anonymous mappings of this
 /// process that nothing else uses meanwhile.
 #[cfg(target_os = "linux")]
 unsafe fn move_granule(from: usize, to: usize, len: usize) -> bool {
+    // The system call itself, not libc's `mremap`: MPI transports (UCX,
+    // libfabric) hook that symbol, and some of their versions drop its fifth
+    // argument, which with MREMAP_FIXED would move the pages over anything.
     // SAFETY: forwarded to the caller.
     let r = unsafe {
-        libc::mremap(
-            from as *mut libc::c_void,
+        libc::syscall(
+            libc::SYS_mremap,
+            from,
             len,
             len,
             libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED | libc::MREMAP_DONTUNMAP,
-            to as *mut libc::c_void,
+            to,
         )
     };
-    r as usize == to
+    if r as usize == to {
+        return true;
+    }
+    // SAFETY: maps the caller's own range again, only if nothing is mapped
+    // there any more (MAP_FIXED_NOREPLACE fails harmlessly otherwise).
+    unsafe {
+        let p = libc::mmap(
+            to as *mut libc::c_void,
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE,
+            -1,
+            0,
+        );
+        if p != libc::MAP_FAILED {
+            libc::madvise(p, len, libc::MADV_HUGEPAGE);
+        }
+    }
+    false
 }
 
 #[cfg(not(target_os = "linux"))]
