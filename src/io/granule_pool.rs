@@ -239,12 +239,14 @@ unsafe fn move_granule(from: usize, to: usize, len: usize) -> bool {
     // argument, which with MREMAP_FIXED would move the pages over anything.
     // SAFETY: forwarded to the caller.
     let r = unsafe {
+        // Every argument a full machine word: a variadic int would leave
+        // the register's upper half undefined.
         libc::syscall(
             libc::SYS_mremap,
             from,
             len,
             len,
-            libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED | libc::MREMAP_DONTUNMAP,
+            (libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED | libc::MREMAP_DONTUNMAP) as libc::c_ulong,
             to,
         )
     };
