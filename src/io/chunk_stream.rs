@@ -260,10 +260,11 @@ impl Buffer {
         }
         let base = self.map.as_ptr() as usize;
         let mut at = (base + from).next_multiple_of(g) - base;
-        while at < to && at + g <= self.len {
+        while at < to && at + g <= self.map.len() {
             // SAFETY: a whole aligned granule of this private anonymous map
             // at or past `decoded`: untouched so far (nothing reads there
-            // yet) and overwritten by decoding before anything reads it.
+            // yet) and overwritten by decoding before anything reads it (what
+            // lies past the chunk's end is never read).
             if !unsafe { granule_pool::take(self.map.as_mut_ptr().add(at), g) } {
                 return;
             }
@@ -529,13 +530,16 @@ impl StreamedChunk {
                 if !free || buf.given[k - base / g].swap(true, Ordering::SeqCst) {
                     continue;
                 }
-                if hi - lo == g && hi <= decoded {
+                // A whole granule of the map (the last may reach past the
+                // chunk's end, into the map's rounding) decoded to its end.
+                let whole = ((k + 1) * g - base).min(buf.map.len()) - lo == g;
+                if whole && hi <= decoded {
                     // SAFETY: a whole aligned granule of this private
                     // anonymous map, which nothing reads or writes again
                     // (all its slots released, decoding past it).
                     if unsafe { granule_pool::park(buf.map.as_mut_ptr().add(lo), g) } {
-                        buf.held.fetch_sub(g, Ordering::SeqCst);
-                        given_back(g);
+                        buf.held.fetch_sub(hi - lo, Ordering::SeqCst);
+                        given_back(hi - lo);
                         continue;
                     }
                 }
