@@ -3,9 +3,10 @@
 # built from data/ (benches/tools/make_series.rs): ERA5-like NetCDF-4, float32,
 # chunks of CHUNK steps, zlib level 1 with shuffle.
 #
-#   bash benches/scaling.sh            # RUNS=3 STEPS_SMALL=60 STEPS_LARGE=240
+#   bash benches/scaling.sh            # RUNS=5 STEPS_SMALL=60 STEPS_LARGE=240
 #
-# Measures with /usr/bin/time -v, medians of RUNS runs:
+# Measures with /usr/bin/time -v, medians of RUNS runs (the configurations
+# taking turns run after run):
 #  - peak RSS of a 60-step and a 240-step run (default backend, rayon):
 #    target: within 25% of each other (memory must not grow with the record);
 #  - wall time on the 240-step series of serial, rayon with 2 threads and MPI
@@ -24,7 +25,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-5}
 STEPS_SMALL=${STEPS_SMALL:-60}
 STEPS_LARGE=${STEPS_LARGE:-240}
 CHUNK=${CHUNK:-12}
@@ -46,32 +47,40 @@ series() { # steps -> path (built once)
     echo "$f"
 }
 
-# measure NAME OUT CMD... : runs CMD RUNS times; prints "median_wall_s median_rss_kb"
-measure() {
+# once NAME OUT CMD... : runs CMD once; appends its wall time (s) and peak
+# RSS (KiB) to $DIR/NAME.walls and $DIR/NAME.rss.
+once() {
     local name=$1 out=$2; shift 2
-    local walls=() rsss=() log="$DIR/$name.time"
-    for _ in $(seq "$RUNS"); do
-        rm -f "$out"
-        /usr/bin/time -v -o "$log" "$@" >/dev/null 2>"$DIR/$name.err" || {
-            echo "scaling.sh: $name failed:" >&2; cat "$DIR/$name.err" >&2; exit 1; }
-        walls+=("$(awk -F': ' '/Elapsed \(wall clock\)/ {n = split($2, p, ":"); s = 0;
-            for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s}' "$log")")
-        rsss+=("$(awk -F': ' '/Maximum resident set size/ {print $2}' "$log")")
-    done
-    echo "$(printf '%s\n' "${walls[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')" \
-         "$(printf '%s\n' "${rsss[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')"
+    local log="$DIR/$name.time"
+    rm -f "$out"
+    /usr/bin/time -v -o "$log" "$@" >/dev/null 2>"$DIR/$name.err" || {
+        echo "scaling.sh: $name failed:" >&2; cat "$DIR/$name.err" >&2; exit 1; }
+    awk -F': ' '/Elapsed \(wall clock\)/ {n = split($2, p, ":"); s = 0;
+        for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s}' "$log" >> "$DIR/$name.walls"
+    awk -F': ' '/Maximum resident set size/ {print $2}' "$log" >> "$DIR/$name.rss"
 }
+median() { sort -g "$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 small=$(series "$STEPS_SMALL")
 large=$(series "$STEPS_LARGE")
 track() { echo "$BIN" track "$1" --var msl -q -o "$2"; }
 
 echo "stormtrack scaling: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $RUNS runs each, medians"
-read -r _ rss_small < <(measure mem_small "$DIR/small.txt" $(track "$small" "$DIR/small.txt"))
-read -r _ rss_large < <(measure mem_large "$DIR/large.txt" $(track "$large" "$DIR/large.txt"))
-read -r t_serial _ < <(measure serial "$DIR/serial.txt" $(track "$large" "$DIR/serial.txt") --backend serial)
-read -r t_rayon _ < <(measure rayon2 "$DIR/rayon.txt" $(track "$large" "$DIR/rayon.txt") --backend rayon --threads 2)
-read -r t_mpi _ < <(measure mpi2 "$DIR/mpi.txt" mpirun --bind-to none --oversubscribe -np 2 $(track "$large" "$DIR/mpi.txt") --backend mpi --threads 1)
+# The configurations take turns, run after run, so that a change in the
+# machine's speed during the benchmark affects them alike.
+rm -f "$DIR"/{mem_small,mem_large,serial,rayon2,mpi2}.{walls,rss}
+for _ in $(seq "$RUNS"); do
+    once mem_small "$DIR/small.txt" $(track "$small" "$DIR/small.txt")
+    once mem_large "$DIR/large.txt" $(track "$large" "$DIR/large.txt")
+    once serial "$DIR/serial.txt" $(track "$large" "$DIR/serial.txt") --backend serial
+    once rayon2 "$DIR/rayon.txt" $(track "$large" "$DIR/rayon.txt") --backend rayon --threads 2
+    once mpi2 "$DIR/mpi.txt" mpirun --bind-to none --oversubscribe -np 2 $(track "$large" "$DIR/mpi.txt") --backend mpi --threads 1
+done
+rss_small=$(median "$DIR/mem_small.rss")
+rss_large=$(median "$DIR/mem_large.rss")
+t_serial=$(median "$DIR/serial.walls")
+t_rayon=$(median "$DIR/rayon2.walls")
+t_mpi=$(median "$DIR/mpi2.walls")
 
 for f in rayon mpi large; do
     cmp -s "$DIR/serial.txt" "$DIR/$f.txt" || { echo "scaling.sh: $f tracks differ from serial" >&2; exit 1; }
