@@ -24,7 +24,7 @@ static OUTPUT_COMPLETE: AtomicBool = AtomicBool::new(false);
 /// SIGTERM then ends the process without a message (rank 0 has reported).
 static QUIET: AtomicBool = AtomicBool::new(false);
 
-/// Ends the process silently on a signal from now on (see [`QUIET`]).
+/// Ends the process silently on a signal from now on (see `QUIET`).
 pub fn set_quiet() {
     QUIET.store(true, Ordering::SeqCst);
 }

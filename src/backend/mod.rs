@@ -155,7 +155,7 @@ fn secs<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, 
 
 /// Steps per block for a field: a whole time chunk when the file is chunked
 /// (partial reads of a compressed chunk would inflate it again and again),
-/// else about [`BLOCK_BYTES`] of frames.
+/// else about `BLOCK_BYTES` (24 MiB) of frames.
 pub fn block_steps(meta: &FieldMeta) -> usize {
     steps_per_block(meta.frame_bytes(), meta.chunk_steps)
 }

@@ -1,6 +1,6 @@
 //! GRIB input (editions 1 and 2).
 //!
-//! Opening scans the message headers once ([`scan`]: shortName, paramId,
+//! Opening scans the message headers once (module `scan`: shortName, paramId,
 //! level, validity time, grid, byte offset), reading most of them from the
 //! raw bytes and asking ecCodes once per distinct header. The messages of the
 //! requested variable are ordered by validity time; reading a block decodes
