@@ -238,9 +238,8 @@ pub fn run(args: TrackArgs) -> anyhow::Result<i32> {
     let write = || -> anyhow::Result<std::time::Duration> {
         let t = Instant::now();
         let writer = output::writer_for(cfg.format, &cfg.write_options);
-        // Writers that format in parallel use as many threads as detection did.
         let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(stats.threads.max(1))
+            .num_threads(writing_threads(&stats))
             .thread_name(|i| format!("stormtrack-write-{i}"))
             .build()
             .context("cannot start the threads that format the output")?;
@@ -270,6 +269,18 @@ pub fn run(args: TrackArgs) -> anyhow::Result<i32> {
     }
     interrupt::set_output_complete();
     Ok(exit::OK)
+}
+
+/// Threads that format the output (for writers that do so in parallel): as
+/// many as detected frames; under MPI, every core this rank may run on, as
+/// the other ranks are done by then and rank 0 alone is working.
+fn writing_threads(stats: &RunStats) -> usize {
+    let mine = if stats.ranks > 1 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        1
+    };
+    stats.threads.max(mine).max(1)
 }
 
 /// Checks, before any reading, that the outputs can be created.

@@ -81,6 +81,14 @@ pub unsafe fn take(to: *mut u8, granule: usize) -> bool {
     pool(granule).is_some_and(|p| unsafe { p.take(to as usize) })
 }
 
+/// Whether a granule is parked: the next granule to be decoded into will
+/// not need fresh memory.
+pub fn any_parked() -> bool {
+    POOL.get()
+        .and_then(Option::as_ref)
+        .is_some_and(|p| !p.lock().full.is_empty())
+}
+
 /// Parks granules from now on (until [`drain`]): a chunk is being decoded.
 pub fn open() {
     if let Some(p) = POOL.get().and_then(Option::as_ref) {
