@@ -6,9 +6,9 @@
 //! Protocol (tags below). A rank opens the input (rank 0 also checks the
 //! output) and starts detecting its share before `MPI_Init` when the
 //! launcher's environment gives its rank and the job's size, else right
-//! after. Start-up is collective: all ranks then agree whether anyone failed; if so,
-//! rank 0 reports the first failing rank's error and every rank stops
-//! cleanly. After that, a worker sends `PROGRESS` after each block while it
+//! after. Start-up is collective: all ranks then agree whether anyone
+//! failed; if so, rank 0 reports the first failing rank's error and every
+//! rank stops cleanly. After that, a worker sends `PROGRESS` after each block while it
 //! detects, keeps its encoded blocks (centres only, see [`super::wire`]) and,
 //! once its range is done and rank 0 says `GO`, sends them as `BLOCK`s
 //! followed by `DONE` with its statistics; or `ERROR` with its one-line
@@ -222,7 +222,8 @@ fn start<'scope, 'env>(
     let threads = cfg.threads;
     scope.spawn(move || {
         let res = rayon_pool::detect_blocks(reader, mine, threads, tracker, |d, t| {
-            // Nobody listening: this start was not the one that counts.
+            // Fails only once nobody listens: a start that did not count,
+            // or a rank that stopped.
             tx.send(Ok((d, t)))
                 .map_err(|_| Error::Mpi("detection no longer wanted".into()))
         });
