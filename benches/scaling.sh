@@ -104,7 +104,7 @@ paired() { # NAME -> median of serial/NAME over the runs
 }
 p_rayon=$(paired rayon2)
 p_mpi=$(paired mpi2)
-lower() { awk "BEGIN {print ($1 < $2) ? $1 : $2}"; }
+lower() { awk "BEGIN {print (($1 < $2) ? $1 : $2)}"; }
 printf '%-34s %10s %10s\n' "run" "wall s" "peak MiB"
 printf '%-34s %10s %10.0f\n' "rayon, $STEPS_SMALL steps" "" "$(awk "BEGIN {print $rss_small / 1024}")"
 printf '%-34s %10s %10.0f\n' "rayon, $STEPS_LARGE steps" "" "$(awk "BEGIN {print $rss_large / 1024}")"

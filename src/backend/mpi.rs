@@ -3,12 +3,10 @@
 //! storage chunk) on its own rayon pool, and sends only the centres to rank 0,
 //! which links all steps strictly in time order and alone writes and prints.
 //!
-//! Protocol (tags below). A rank opens the input (rank 0 also checks the
-//! output) and starts detecting its share before `MPI_Init` when the
-//! launcher's environment gives its rank and the job's size, else right
-//! after. Start-up is collective: all ranks then agree whether anyone
-//! failed; if so, rank 0 reports the first failing rank's error and every
-//! rank stops cleanly. After that, a worker sends `PROGRESS` after each block while it
+//! Protocol (tags below). Start-up is collective: after opening the input
+//! (and rank 0's output check) all ranks agree whether anyone failed; if so,
+//! rank 0 reports the first failing rank's error and every rank stops
+//! cleanly. After that, a worker sends `PROGRESS` after each block while it
 //! detects, keeps its encoded blocks (centres only, see [`super::wire`]) and,
 //! once its range is done and rank 0 says `GO`, sends them as `BLOCK`s
 //! followed by `DONE` with its statistics; or `ERROR` with its one-line
@@ -21,7 +19,6 @@
 //!
 //! Only the main thread of each rank calls MPI (`MPI_THREAD_FUNNELED`).
 
-use std::sync::mpsc::{channel, Receiver};
 use std::time::{Duration, Instant};
 
 use mpi::point_to_point::{Destination, MatchedReceiveVec, Source};
@@ -29,14 +26,14 @@ use mpi::topology::{Communicator, SimpleCommunicator};
 use mpi::traits::CommunicatorCollectives;
 use mpi::Threading;
 
-use super::launcher::Launch;
 use super::progress::Progress;
 use super::{
     block_steps, open_input, plan_blocks, rayon_pool, run_local, split_blocks, track_meta, wire,
-    BlockTimes, Detected, LinkStage, MpiStats, RankStats, RunOutput,
+    BlockTimes, LinkStage, MpiStats, RankStats, RunOutput,
 };
 use crate::config::{BackendKind, TrackConfig};
 use crate::error::{Error, Result};
+use crate::io::FieldReader;
 use crate::tracker::Tracker;
 
 const TAG_BLOCK: i32 = 1;
@@ -52,103 +49,69 @@ const TAG_GO: i32 = 6;
 const POLL: Duration = Duration::from_millis(1);
 
 /// Runs the job on all ranks of `MPI_COMM_WORLD`.
-///
-/// `MPI_Init` takes tens of milliseconds on one node and seconds on many, so
-/// when the launcher tells this process its rank and the job's size (see
-/// [`super::launcher`]) the rank opens its input and starts detecting its
-/// share before MPI is initialised, and only then checks what it was told.
 pub fn run(
     cfg: &TrackConfig,
     tracker: &dyn Tracker,
     preflight: &dyn Fn() -> Result<()>,
 ) -> Result<Option<RunOutput>> {
     let started = Instant::now();
-    std::thread::scope(|scope| {
-        let early = super::launcher::detect()
-            .filter(|l| l.size > 1)
-            .map(|l| (l, start(scope, cfg, tracker, l, preflight)));
-        let (universe, _) = mpi::initialize_with_threading(Threading::Funneled)
-            .ok_or_else(|| Error::Mpi("MPI was already initialised in this process".into()))?;
-        let world = universe.world();
-        let (size, rank) = (world.size() as usize, world.rank() as usize);
-        if size == 1 {
-            drop(early);
-            if !cfg.quiet {
-                eprintln!(
-                    "stormtrack: --backend mpi with a single rank: running in this process on {} thread{} (like --backend rayon)",
-                    cfg.threads,
-                    if cfg.threads == 1 { "" } else { "s" }
-                );
-            }
-            preflight()?;
-            let mut out = run_local(cfg, tracker, BackendKind::Rayon)?;
-            out.stats.backend = Some(BackendKind::Mpi);
-            return Ok(Some(out));
+    let (universe, _) = mpi::initialize_with_threading(Threading::Funneled)
+        .ok_or_else(|| Error::Mpi("MPI was already initialised in this process".into()))?;
+    let world = universe.world();
+    let (size, rank) = (world.size() as usize, world.rank() as usize);
+    if size == 1 {
+        if !cfg.quiet {
+            eprintln!(
+                "stormtrack: --backend mpi with a single rank: running in this process on {} thread{} (like --backend rayon)",
+                cfg.threads,
+                if cfg.threads == 1 { "" } else { "s" }
+            );
         }
-        let here = Launch { size, rank };
-        // Started early only if the launcher told the truth; else now (the
-        // early start, if any, stops when its results are dropped).
-        let started_here = match early {
-            Some((l, s)) if l == here => s,
-            other => {
-                drop(other);
-                start(scope, cfg, tracker, here, preflight)
-            }
-        };
-        let Some(share) = agree_on_setup(&world, started_here)? else {
-            return Ok(None);
-        };
-        if rank != 0 {
-            crate::interrupt::set_quiet();
-            work(&world, share, started);
-            return Ok(None);
-        }
-        link_all(cfg, &world, share, started).map(|mut out| {
-            out.session = Some(Box::new(universe));
-            Some(out)
-        })
-    })
-}
-
-/// Rank 0: links its own share as it is detected, then every other rank's.
-fn link_all(
-    cfg: &TrackConfig,
-    world: &SimpleCommunicator,
-    share: Share,
-    started: Instant,
-) -> Result<RunOutput> {
-    let size = world.size() as usize;
-    let Share {
-        meta,
-        range,
-        first_step,
-        block,
-        detected,
-        tracker,
-    } = share;
+        preflight()?;
+        let mut out = run_local(cfg, tracker, BackendKind::Rayon)?;
+        out.stats.backend = Some(BackendKind::Mpi);
+        return Ok(Some(out));
+    }
+    let setup = setup(cfg, rank, preflight);
+    let reader = agree_on_setup(&world, setup)?;
+    let Some((reader, range)) = reader else {
+        return Ok(None);
+    };
+    let meta = reader.meta().clone();
+    let block = rank_block_steps(&meta, range.len(), size);
+    // Blocks cut at file and chunk boundaries, split further so every rank works.
+    let all = split_blocks(plan_blocks(reader.as_ref(), range.clone()), block);
+    let span = share(&all, size, rank);
+    let mine: Vec<_> = all
+        .iter()
+        .filter(|b| span.contains(&b.start))
+        .cloned()
+        .collect();
+    if rank != 0 {
+        crate::interrupt::set_quiet();
+        work(&world, reader, span.start, mine, cfg, tracker, started);
+        return Ok(None);
+    }
     let progress = Progress::new(range.len(), !cfg.quiet);
     let mut root = Root {
-        world,
+        world: &world,
         progress: &progress,
         stage: LinkStage::new(tracker, &meta.grid),
         ranks: Vec::with_capacity(size),
     };
-    for item in detected {
-        match item {
-            Ok((d, t)) => {
-                root.progress.advance(d.steps.len());
-                root.stage.push_block(d, t, &meta);
-                if let Err(e) = root.poll_any() {
-                    root.fail(e);
-                }
-            }
-            Err(e) => root.fail(e),
-        }
+    let first = span.start;
+    let own = rayon_pool::detect_blocks(reader, mine, cfg.threads, tracker, |d, t| {
+        root.progress.advance(d.steps.len());
+        root.stage.push_block(d, t, &meta);
+        root.poll_any()
+    });
+    if let Err(e) = own {
+        root.fail(e);
     }
     let own_stats = &root.stage.stats;
     root.ranks.push(RankStats {
         rank: 0,
-        first_step,
+        first_step: first,
         steps: own_stats.steps,
         centres: own_stats.centres,
         read: own_stats.read.as_secs_f64(),
@@ -173,80 +136,33 @@ fn link_all(
     stats.ranks = size;
     stats.block_steps = block;
     stats.mpi = Some(MpiStats::new(ranks, wait));
-    Ok(RunOutput {
+    Ok(Some(RunOutput {
         tracks,
         meta,
         stats,
-        session: None,
-    })
+        session: Some(Box::new(universe)),
+    }))
 }
 
-/// A rank's share of the job, being detected on its own threads.
-struct Share<'a> {
-    meta: crate::io::FieldMeta,
-    /// All steps of the job.
-    range: std::ops::Range<usize>,
-    first_step: usize,
-    block: usize,
-    /// The share's blocks, in order, as they are detected; an error ends them.
-    detected: Receiver<Result<(Detected, BlockTimes)>>,
-    tracker: &'a dyn Tracker,
-}
-
-/// Opens the input as rank `launch.rank` of `launch.size` (checking the
-/// output on rank 0) and starts detecting that rank's share on a thread of
-/// `scope`, without MPI.
-fn start<'scope, 'env>(
-    scope: &'scope std::thread::Scope<'scope, 'env>,
-    cfg: &'env TrackConfig,
-    tracker: &'env dyn Tracker,
-    launch: Launch,
+/// Opens the input on this rank (and checks the output on rank 0).
+fn setup(
+    cfg: &TrackConfig,
+    rank: usize,
     preflight: &dyn Fn() -> Result<()>,
-) -> Result<Share<'env>> {
-    let Launch { size, rank } = launch;
+) -> Result<(Box<dyn FieldReader>, std::ops::Range<usize>)> {
     if rank == 0 {
         preflight()?;
     }
     let reader = open_input(cfg)?;
     let range = cfg.selection.resolve(reader.meta())?;
-    let meta = reader.meta().clone();
-    let block = rank_block_steps(&meta, range.len(), size);
-    // Blocks cut at file and chunk boundaries, split further so every rank works.
-    let all = split_blocks(plan_blocks(reader.as_ref(), range.clone()), block);
-    let span = share(&all, size, rank);
-    let mine: Vec<_> = all
-        .into_iter()
-        .filter(|b| span.contains(&b.start))
-        .collect();
-    let (tx, detected) = channel();
-    let threads = cfg.threads;
-    scope.spawn(move || {
-        let res = rayon_pool::detect_blocks(reader, mine, threads, tracker, |d, t| {
-            // Fails only once nobody listens: a start that did not count,
-            // or a rank that stopped.
-            tx.send(Ok((d, t)))
-                .map_err(|_| Error::Mpi("detection no longer wanted".into()))
-        });
-        if let Err(e) = res {
-            let _ = tx.send(Err(e));
-        }
-    });
-    Ok(Share {
-        meta,
-        range,
-        first_step: span.start,
-        block,
-        detected,
-        tracker,
-    })
+    Ok((reader, range))
 }
+
+type Setup = (Box<dyn FieldReader>, std::ops::Range<usize>);
 
 /// Finds out collectively whether any rank failed to start. On rank 0, a
 /// failure becomes the error of the lowest failing rank; elsewhere `None`.
-fn agree_on_setup<'a>(
-    world: &SimpleCommunicator,
-    setup: Result<Share<'a>>,
-) -> Result<Option<Share<'a>>> {
+fn agree_on_setup(world: &SimpleCommunicator, setup: Result<Setup>) -> Result<Option<Setup>> {
     let (size, rank) = (world.size(), world.rank());
     let mine = if setup.is_err() { rank } else { size };
     let mut first_failed = size;
@@ -328,28 +244,27 @@ fn share(blocks: &[std::ops::Range<usize>], size: usize, rank: usize) -> std::op
 }
 
 /// A worker: detect its blocks, then send their centres, or an error.
-fn work(world: &SimpleCommunicator, share: Share<'_>, started: Instant) {
+fn work(
+    world: &SimpleCommunicator,
+    reader: Box<dyn FieldReader>,
+    first_step: usize,
+    blocks: Vec<std::ops::Range<usize>>,
+    cfg: &TrackConfig,
+    tracker: &dyn Tracker,
+    started: Instant,
+) {
     let root = world.process_at_rank(0);
     let mut out = Vec::new();
     let mut stats = RankStats {
         rank: world.rank() as usize,
-        first_step: share.first_step,
+        first_step,
         ..RankStats::default()
     };
     // Once rank 0 has said GO (it has linked everything before this rank's
     // range), blocks are sent as soon as they are detected, so rank 0 links
     // them while this rank is still working.
     let mut go = false;
-    for item in share.detected {
-        let (d, t) = match item {
-            Ok(block) => block,
-            Err(e) => {
-                root.send_with_tag(encode_error(&e).as_slice(), TAG_ERROR);
-                // Rank 0 aborts the job on an error; wait for that.
-                wait_for(&root, TAG_GO);
-                return;
-            }
-        };
+    let res = rayon_pool::detect_blocks(reader, blocks, cfg.threads, tracker, |d, t| {
         stats.steps += d.steps.len();
         stats.centres += d.steps.iter().map(|s| s.centres.len()).sum::<usize>();
         stats.read += t.read.as_secs_f64();
@@ -363,6 +278,13 @@ fn work(world: &SimpleCommunicator, share: Share<'_>, started: Instant) {
                 root.send_with_tag(block.as_slice(), TAG_BLOCK);
             }
         }
+        Ok(())
+    });
+    if let Err(e) = res {
+        root.send_with_tag(encode_error(&e).as_slice(), TAG_ERROR);
+        // Rank 0 aborts the job on an error; wait for that.
+        wait_for(&root, TAG_GO);
+        return;
     }
     // Sends complete only as rank 0 receives, after its own range and the
     // ranks before this one: wait for its word without spinning.

@@ -277,9 +277,10 @@ impl Buffer {
         let mut at = (base + from).next_multiple_of(g) - base;
         while at < to && at + g <= self.map.len() {
             // SAFETY: a whole aligned granule of this private anonymous map
-            // at or past `decoded`: untouched so far (nothing reads there
-            // yet) and overwritten by decoding before anything reads it (what
-            // lies past the chunk's end is never read).
+            // at or past `decoded`: holding no data so far (nothing reads
+            // there yet; a waiting thread may have faulted it in, which
+            // writes nothing) and overwritten by decoding before anything
+            // reads it (what lies past the chunk's end is never read).
             if !unsafe { granule_pool::take(self.map.as_mut_ptr().add(at), g) } {
                 return;
             }
@@ -292,27 +293,40 @@ impl Buffer {
     /// Faults in the next granule past `decoded` not faulted in yet, if it
     /// is within [`PREFAULT_AHEAD`] and needs fresh memory (no granule is
     /// parked to be moved there): whether it did.
+    ///
+    /// Memory: a granule faulted in here is one that decoding, a few
+    /// milliseconds later, would have faulted in itself; it is not counted
+    /// in [`RESIDENT`] until decoded. A granule parked meanwhile stays
+    /// parked for a later one, so memory in use can run ahead of decoding by
+    /// at most [`PREFAULT_AHEAD`] plus a granule.
     fn prefault_next(&self, decoded: usize) -> bool {
         static UNSUPPORTED: AtomicBool = AtomicBool::new(false);
         let g = granule().max(2 << 20);
         let at = self.faulted.load(Ordering::Acquire).max(decoded);
         let at = at.next_multiple_of(g);
         let end = (at + g).min(self.map.len());
+        // Without huge pages nothing is recycled (parked pages are only
+        // given back later), so fresh memory is always needed.
+        let recycling = granule() > page() && granule_pool::any_parked();
         if at >= end
             || at > decoded + PREFAULT_AHEAD
+            || recycling
             || UNSUPPORTED.load(Ordering::Relaxed)
-            || granule_pool::any_parked()
         {
             return false;
         }
-        // Claimed by one thread; decoding may pass it meanwhile, which the
-        // advice does not disturb.
+        // Claimed by one thread; decoding may pass it meanwhile.
         if self.faulted.fetch_max(end, Ordering::AcqRel) >= end {
             return true;
         }
-        // SAFETY: a range of this map. MADV_POPULATE_WRITE faults pages in
-        // as a write would, without changing any byte (Linux 5.14 and later;
-        // elsewhere it fails, and is not tried again).
+        // SAFETY: `[at, end)` lies within this map. MADV_POPULATE_WRITE
+        // (Linux 5.14 and later) faults pages in as a write would, without
+        // changing any byte, so it cannot disturb what decoding writes there
+        // concurrently (under the chunk's lock) nor what readers read below
+        // `decoded`. Pages that `recycle` or `release` move or discard
+        // meanwhile are only faulted in again, or freed: no content changes.
+        // `recycle` skips granules below `faulted`, so it never moves pages
+        // under ones faulted in here.
         let r = unsafe {
             libc::madvise(
                 self.map.as_mut_ptr().add(at).cast(),
@@ -320,7 +334,9 @@ impl Buffer {
                 libc::MADV_POPULATE_WRITE,
             )
         };
-        if r != 0 {
+        if r != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINVAL) {
+            // An older kernel: not tried again. Other failures (memory
+            // short, a signal) only cost this granule's head start.
             UNSUPPORTED.store(true, Ordering::Relaxed);
         }
         true
@@ -915,7 +931,8 @@ mod tests {
         {
             std::thread::yield_now();
         }
-        assert!(buf.faulted.load(Ordering::SeqCst) <= PREFAULT_AHEAD + 2 * granule());
+        let g = granule().max(2 << 20);
+        assert!(buf.faulted.load(Ordering::SeqCst) <= PREFAULT_AHEAD + 2 * g);
         drop(held);
         assert!(waiter.join().unwrap() == want[..BIG]);
         let mut out = vec![0f32; BIG];

@@ -74,8 +74,8 @@ pub unsafe fn park(from: *mut u8, granule: usize) -> bool {
 ///
 /// # Safety
 /// `to` is the start of `granule` bytes, aligned to `granule`, of a private
-/// anonymous mapping, that nothing has touched yet and that the caller
-/// overwrites before anything reads them.
+/// anonymous mapping, that hold no data yet (at most faulted in) and that
+/// the caller overwrites before anything reads them.
 pub unsafe fn take(to: *mut u8, granule: usize) -> bool {
     // SAFETY: forwarded to the caller.
     pool(granule).is_some_and(|p| unsafe { p.take(to as usize) })
