@@ -33,6 +33,14 @@ pub enum ValueType {
 }
 
 impl Frame {
+    /// A frame of zeros of `shape` and type `ty`.
+    pub fn zeros(ty: ValueType, shape: (usize, usize)) -> Frame {
+        match ty {
+            ValueType::F32 => Frame::F32(Array2::zeros(shape)),
+            ValueType::F64 => Frame::F64(Array2::zeros(shape)),
+        }
+    }
+
     pub fn shape(&self) -> (usize, usize) {
         match self {
             Frame::F32(a) => a.dim(),
@@ -127,10 +135,7 @@ impl FrameSource {
                 let kept = SCRATCH.with(|s| s.borrow_mut().take());
                 let frame = match kept {
                     Some(f) if f.shape() == shape && f.value_type() == ty => f,
-                    _ => match ty {
-                        ValueType::F32 => Frame::F32(Array2::zeros(shape)),
-                        ValueType::F64 => Frame::F64(Array2::zeros(shape)),
-                    },
+                    _ => Frame::zeros(ty, shape),
                 };
                 let mut loaded = Loaded {
                     frame: Some(frame),
@@ -156,10 +161,7 @@ impl FrameSource {
         match self {
             FrameSource::Ready(frame) => Ok(frame),
             FrameSource::Deferred(d) => {
-                let mut frame = match d.value_type() {
-                    ValueType::F32 => Frame::F32(Array2::zeros(d.shape())),
-                    ValueType::F64 => Frame::F64(Array2::zeros(d.shape())),
-                };
+                let mut frame = Frame::zeros(d.value_type(), d.shape());
                 d.fill(&mut frame)?;
                 Ok(frame)
             }
