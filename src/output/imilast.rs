@@ -123,18 +123,40 @@ impl TrackWriter for ImilastWriter {
             return Ok(());
         }
         // A few pieces per thread at a time, each into a buffer kept from
-        // batch to batch: memory stays a few pieces, none of it fresh.
-        let mut slots: Vec<Formatter> = (0..threads * 2).map(|_| Formatter::new(tracks)).collect();
-        for batch in pieces.chunks(slots.len()) {
-            slots.par_iter_mut().zip(batch).for_each(|(f, piece)| {
-                f.piece(piece.clone());
+        // batch to batch: memory stays a few pieces, none of it fresh. The
+        // next batch is formatted while this thread writes the last one.
+        let slots = threads * 2;
+        let new_slots =
+            || -> Vec<Formatter> { (0..slots).map(|_| Formatter::new(tracks)).collect() };
+        let (mut done, mut next) = (new_slots(), new_slots());
+        let mut batches = pieces.chunks(slots);
+        let mut written = batches.next().map_or(0, |b| format_batch(&mut done, b));
+        for batch in batches {
+            let mut result = Ok(());
+            rayon::in_place_scope(|s| {
+                s.spawn(|_| {
+                    format_batch(&mut next, batch);
+                });
+                result = done[..written]
+                    .iter()
+                    .try_for_each(|f| out.write_all(&f.text));
             });
-            for f in &slots[..batch.len()] {
-                out.write_all(&f.text)?;
-            }
+            result?;
+            std::mem::swap(&mut done, &mut next);
+            written = batch.len();
         }
-        Ok(())
+        done[..written]
+            .iter()
+            .try_for_each(|f| out.write_all(&f.text))
     }
+}
+
+/// Formats `batch` on the pool, a piece per formatter; how many pieces.
+fn format_batch(slots: &mut [Formatter], batch: &[std::ops::Range<usize>]) -> usize {
+    slots.par_iter_mut().zip(batch).for_each(|(f, piece)| {
+        f.piece(piece.clone());
+    });
+    batch.len()
 }
 
 /// Consecutive ranges of tracks of about `points` points each.
@@ -416,6 +438,43 @@ mod tests {
              90 2 1\n\
              00 2 1 2025120100 2025 12 01 00 -1.00 -85.00 1000.000000\n"
         );
+    }
+
+    #[test]
+    fn formatting_on_several_threads_writes_the_same_bytes() {
+        // 140 000 points: 9 pieces, so 2 threads (4 pieces a batch) write
+        // one batch while formatting the next, three times over.
+        let t0 = crate::time::Calendar::Standard
+            .instant(&crate::time::DateTime::new(2025, 12, 1, 0))
+            .unwrap();
+        let tracks = Tracks::from_tracks(
+            TrackMeta::new("msl"),
+            (0..20_000).map(|k| {
+                (0..7)
+                    .map(|i| Point {
+                        time: t0 + i * 6 * 3600,
+                        lat: -80.0 + f64::from(k % 160) + 0.25 * i as f64,
+                        lon: f64::from(k % 1440) * 0.25,
+                        value: 95_000.0 + f64::from(k) * 0.125 + i as f64,
+                    })
+                    .collect::<Vec<_>>()
+            }),
+        );
+        assert!(pieces(&tracks, PIECE_POINTS).len() > 8);
+        let on = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let mut out = Vec::new();
+            pool.install(|| ImilastWriter.write(&tracks, &mut out))
+                .unwrap();
+            out
+        };
+        let one = on(1);
+        assert_eq!(one.iter().filter(|&&b| b == b'\n').count(), 1 + 20_000 * 8);
+        assert!(one == on(2), "2 threads");
+        assert!(one == on(3), "3 threads");
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! of text formats convert back with [`imilast::from_imilast_units`].
 
 pub mod csv;
+pub mod durable;
 pub mod imilast;
 pub mod imilast_strict;
 pub mod input;
@@ -105,9 +106,9 @@ pub trait TrackWriter: Send + Sync {
     /// Writes the whole file at `path` (created or truncated). Formats whose
     /// library writes by path (NetCDF) override this to avoid a copy.
     fn write_path(&self, tracks: &Tracks, path: &Path) -> io::Result<()> {
-        let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);
+        let mut out = durable::DurableFile::buffered(File::create(path)?);
         self.write(tracks, &mut out)?;
-        out.into_inner().map_err(|e| e.into_error())?.sync_all()
+        durable::finish(out)
     }
 }
 
@@ -332,9 +333,9 @@ pub fn write_atomic(
             .write(true)
             .truncate(true)
             .open(tmp)?;
-        let mut out = BufWriter::with_capacity(1 << 20, file);
+        let mut out = durable::DurableFile::buffered(file);
         body(&mut out)?;
-        out.into_inner().map_err(|e| e.into_error())?.sync_all()
+        durable::finish(out)
     })
 }
 
