@@ -11,6 +11,8 @@ pub mod launcher;
 pub mod memory;
 #[cfg(feature = "mpi")]
 pub mod mpi;
+#[cfg(feature = "mpi")]
+pub mod nodelay;
 pub mod progress;
 pub mod rayon_pool;
 pub mod serial;

@@ -1,7 +1,10 @@
 //! The MPI backend: every rank opens the input itself, reads and detects its
 //! own contiguous range of time steps (whole blocks, so ranks never share a
-//! storage chunk) on its own rayon pool, and sends only the centres to rank 0,
-//! which links all steps strictly in time order and alone writes and prints.
+//! storage chunk) on its own thread, or on a rayon pool with `--threads` above
+//! 1, and sends only the centres to rank 0, which links all steps strictly in
+//! time order and alone writes and prints. Workers match each step to the one
+//! before ahead of sending ([`crate::tracker::Tracker::match_ahead`]), all but
+//! the first of their range, so rank 0 mostly numbers their tracks.
 //!
 //! Protocol (tags below). Start-up is collective: after opening the input
 //! (and rank 0's output check) all ranks agree whether anyone failed; if so,
@@ -28,11 +31,13 @@ use mpi::Threading;
 
 use super::progress::Progress;
 use super::{
-    block_steps, open_input, plan_blocks, rayon_pool, run_local, split_blocks, track_meta, wire,
-    BlockTimes, LinkStage, MpiStats, RankStats, RunOutput,
+    block_steps, open_input, plan_blocks, rayon_pool, run_local, serial, split_blocks, track_meta,
+    wire, BlockTimes, Detected, LinkStage, MpiStats, RankStats, RunOutput,
 };
 use crate::config::{BackendKind, TrackConfig};
+use crate::detect::Centre;
 use crate::error::{Error, Result};
+use crate::grid::Grid;
 use crate::io::FieldReader;
 use crate::tracker::Tracker;
 
@@ -57,6 +62,8 @@ pub fn run(
     let started = Instant::now();
     let (universe, _) = mpi::initialize_with_threading(Threading::Funneled)
         .ok_or_else(|| Error::Mpi("MPI was already initialised in this process".into()))?;
+    // Before this process opens sockets of its own: only MPI's are there.
+    super::nodelay::tcp_nodelay_all();
     let world = universe.world();
     let (size, rank) = (world.size() as usize, world.rank() as usize);
     if size == 1 {
@@ -100,7 +107,7 @@ pub fn run(
         ranks: Vec::with_capacity(size),
     };
     let first = span.start;
-    let own = rayon_pool::detect_blocks(reader, mine, cfg.threads, tracker, |d, t| {
+    let own = detect_range(reader, mine, cfg, tracker, |d, t| {
         root.progress.advance(d.steps.len());
         root.stage.push_block(d, t, &meta);
         root.poll_any()
@@ -267,7 +274,10 @@ fn work(
     // range), blocks are sent as soon as they are detected, so rank 0 links
     // them while this rank is still working.
     let mut go = false;
-    let res = rayon_pool::detect_blocks(reader, blocks, cfg.threads, tracker, |d, t| {
+    let grid = reader.meta().grid.clone();
+    let mut ahead = MatchAhead::default();
+    let res = detect_range(reader, blocks, cfg, tracker, |mut d, t| {
+        ahead.fill(tracker, &grid, &mut d);
         stats.steps += d.steps.len();
         stats.centres += d.steps.iter().map(|s| s.centres.len()).sum::<usize>();
         stats.read += t.read.as_secs_f64();
@@ -300,6 +310,49 @@ fn work(
     stats.wall = started.elapsed().as_secs_f64();
     let json = serde_json::to_vec(&stats).expect("plain statistics serialise");
     root.send_with_tag(json.as_slice(), TAG_DONE);
+}
+
+/// Reads and detects `blocks` in order, giving each block's centres to
+/// `sink`. With one thread a rank works like `--backend serial`, all on its
+/// own thread: with a rank on every core, reader and pool threads would only
+/// take turns on that core (two single-threaded 120-step runs side by side
+/// on 2 cores took 0.90 s, against 0.935 s for one-thread pools).
+fn detect_range(
+    reader: Box<dyn FieldReader>,
+    blocks: Vec<std::ops::Range<usize>>,
+    cfg: &TrackConfig,
+    tracker: &dyn Tracker,
+    sink: impl FnMut(Detected, BlockTimes) -> Result<()>,
+) -> Result<()> {
+    if cfg.threads <= 1 {
+        serial::detect_blocks(reader, blocks, tracker, sink)
+    } else {
+        rayon_pool::detect_blocks(reader, blocks, cfg.threads, tracker, sink)
+    }
+}
+
+/// Matches each step of a worker's range to the step before it (across its
+/// blocks too) where that was not done yet, so that rank 0, which links the
+/// steps of every rank one after another, only has to number the tracks.
+/// Only a range's first step is left to rank 0, which has the step before.
+#[derive(Default)]
+struct MatchAhead {
+    /// The previous step's centres, in the order matching wants them.
+    last: Option<Vec<Centre>>,
+}
+
+impl MatchAhead {
+    fn fill(&mut self, tracker: &dyn Tracker, grid: &Grid, block: &mut Detected) {
+        for step in &mut block.steps {
+            let mut current = step.centres.clone();
+            if let (None, Some(previous)) = (&step.links, &mut self.last) {
+                // The step keeps its own order: the links refer to the
+                // order match_ahead puts the centres in, as the linker does.
+                step.links = tracker.match_ahead(grid, previous, &mut current);
+            }
+            self.last = Some(current);
+        }
+    }
 }
 
 /// Whether a message with `tag` from `from` has arrived (and takes it).
@@ -413,6 +466,58 @@ fn steps_of(bytes: &[u8]) -> usize {
 mod tests {
     use super::*;
     use crate::backend::blocks;
+
+    #[test]
+    fn workers_match_every_step_to_the_one_before_but_their_first() {
+        use crate::detect::{DetectConfig, Mode};
+        use crate::tracker::SimpleTracker;
+        use crate::units::Distance;
+        let tracker = SimpleTracker {
+            detect: DetectConfig {
+                mode: Mode::Min,
+                window: 5,
+                threshold: 0.0,
+            },
+            radius: Distance::from_km(500.0),
+        };
+        let grid = Grid::new(vec![0.0], vec![0.0]);
+        let c = |lat: f64, lon: f64| Centre {
+            row: 0,
+            col: 0,
+            lat,
+            lon,
+            value: 1.0e5,
+        };
+        // Centres drifting east, listed out of sorted order.
+        let step = |k: usize| {
+            let east = k as f64;
+            super::super::Step::new(vec![c(50.0, 10.0 + east), c(-30.0, 100.0 + east)], false)
+        };
+        let blocks: Vec<Detected> = (0..3)
+            .map(|b| Detected {
+                start: 100 + 2 * b,
+                steps: (2 * b..2 * b + 2).map(step).collect(),
+            })
+            .collect();
+        let mut ahead = MatchAhead::default();
+        let mut filled = Vec::new();
+        for mut block in blocks.clone() {
+            ahead.fill(&tracker, &grid, &mut block);
+            filled.extend(block.steps);
+        }
+        assert_eq!(
+            filled[0].links, None,
+            "the range's first step is rank 0's to match"
+        );
+        assert_eq!(filled.len(), 6);
+        for (k, got) in filled.iter().enumerate().skip(1) {
+            let (mut previous, mut current) = (step(k - 1).centres, step(k).centres);
+            let expected = tracker.match_ahead(&grid, &mut previous, &mut current);
+            assert!(expected.is_some());
+            assert_eq!(got.links, expected, "step {k}");
+            assert_eq!(got.centres, step(k).centres, "centres keep their order");
+        }
+    }
 
     #[test]
     fn shares_are_contiguous_whole_blocks() {
