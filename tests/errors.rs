@@ -550,6 +550,53 @@ fn rotated_pole_netcdf_grid() {
     );
 }
 
+#[test]
+fn missing_latitude_value_is_an_input_error_not_a_panic() {
+    let (dir, out) = workdir();
+    let f = dir.path().join("nanlat.nc");
+    {
+        let _guard = common::file_lock();
+        let mut nc = netcdf::create(&f).unwrap();
+        nc.add_dimension("time", 3).unwrap();
+        nc.add_dimension("latitude", 10).unwrap();
+        nc.add_dimension("longitude", 12).unwrap();
+        let mut t = nc.add_variable::<f64>("time", &["time"]).unwrap();
+        t.put_attribute("units", "hours since 2000-01-01").unwrap();
+        t.put_values(&[0.0, 6.0, 12.0], ..).unwrap();
+        let mut lat = axis(60.0, -2.5, 10);
+        lat[4] = f64::NAN;
+        for (name, units, values) in [
+            ("latitude", "degrees_north", lat),
+            ("longitude", "degrees_east", axis(0.0, 2.5, 12)),
+        ] {
+            let mut v = nc.add_variable::<f64>(name, &[name]).unwrap();
+            v.put_attribute("units", units).unwrap();
+            v.put_values(&values, ..).unwrap();
+        }
+        // Lows in every frame, so linking would sort centres at NaN latitudes.
+        let field: Vec<f32> = (0..360)
+            .map(|i| 101_000.0 - 50.0 * ((i % 120) as f32 % 7.0))
+            .collect();
+        let mut v = nc
+            .add_variable::<f32>("msl", &["time", "latitude", "longitude"])
+            .unwrap();
+        v.put_values(&field, ..).unwrap();
+    }
+    for backend in ["serial", "rayon"] {
+        let o = track(&f, "msl", &out, &["--backend", backend]);
+        assert_failed(
+            &o,
+            3,
+            &[
+                "nanlat.nc: coordinate 'latitude' has a missing or non-finite value (NaN) at index 4",
+                "fix or drop that row or column",
+            ],
+            dir.path(),
+            &["nanlat.nc"],
+        );
+    }
+}
+
 fn good_input(dir: &Path) -> PathBuf {
     let f = dir.join("in.nc");
     Field::moving_low(axis(0.0, 6.0, 4)).write(&f);

@@ -263,6 +263,21 @@ pub(crate) fn fmt_value(v: f64) -> String {
     }
 }
 
+/// Checks that a latitude or longitude coordinate has only finite values;
+/// names the first one that is not.
+pub(crate) fn check_coordinate(path: &Path, name: &str, values: &[f64]) -> Result<()> {
+    match values.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(i) => Err(Error::input(
+            path,
+            format!(
+                "coordinate '{name}' has a missing or non-finite value ({}) at index {i}; stormtrack needs a value for every latitude and longitude (fix or drop that row or column, e.g. with cdo or xarray)",
+                values[i]
+            ),
+        )),
+    }
+}
+
 /// Checks that times strictly increase; names the first offending index.
 pub(crate) fn check_times(path: &Path, times: &[Instant], calendar: Calendar) -> Result<()> {
     for i in 1..times.len() {

@@ -559,7 +559,9 @@ impl NetcdfReader {
             let c = coordinate(file, &dims[i].name).ok_or_else(|| {
                 grid_or(format!("dimension '{}' of '{var_name}' has no coordinate variable; stormtrack needs 1-D latitude and longitude coordinates", dims[i].name))
             })?;
-            read_axis(path, &c)
+            let values = read_axis(path, &c)?;
+            super::check_coordinate(path, &dims[i].name, &values)?;
+            Ok(values)
         };
         let is_f32 = |i: usize| {
             coordinate(file, &dims[i].name)

@@ -186,12 +186,16 @@ pub fn sort_centres(centres: &mut [Centre]) {
     sort_by_lat_lon(centres);
 }
 
-/// Orders centres by latitude, then longitude (NaN equal to anything).
+/// Orders centres by latitude, then longitude. A total order, as sorting
+/// needs: NaN after every number (as numpy sorts), -0 equal to 0. (Inputs
+/// refuse NaN coordinates; this keeps a library caller's NaN from panicking.)
 fn by_lat_lon(a: &Centre, b: &Centre) -> Ordering {
-    a.lat
-        .partial_cmp(&b.lat)
-        .unwrap_or(Ordering::Equal)
-        .then(a.lon.partial_cmp(&b.lon).unwrap_or(Ordering::Equal))
+    coordinate_order(a.lat, b.lat).then(coordinate_order(a.lon, b.lon))
+}
+
+fn coordinate_order(a: f64, b: f64) -> Ordering {
+    a.partial_cmp(&b)
+        .unwrap_or_else(|| a.is_nan().cmp(&b.is_nan()))
 }
 
 /// Sorts centres by latitude, then longitude, exactly as a stable sort
@@ -676,6 +680,10 @@ mod tests {
             row_major(&[10.0, 20.0, 10.0, 5.0], &lons),
             row_major(&[10.0, f64::NAN, 5.0], &lons),
             row_major(&[3.0, 2.0, 1.0], &[5.0, f64::NAN, 1.0]),
+            row_major(
+                &[f64::NAN, 2.0, f64::NAN, 1.0, f64::NAN],
+                &[f64::NAN, 3.0, 1.0],
+            ),
         ];
         for centres in cases {
             let mut fast = centres.clone();
@@ -685,6 +693,27 @@ mod tests {
             let values = |v: &[Centre]| v.iter().map(|c| c.value).collect::<Vec<_>>();
             assert_eq!(values(&fast), values(&stable), "{centres:?}");
         }
+    }
+
+    #[test]
+    fn nan_coordinates_sort_last_without_panicking() {
+        // Enough centres for the standard library's sort to check its order.
+        let lats: Vec<f64> = (0..40)
+            .map(|i| {
+                if i % 3 == 0 {
+                    f64::NAN
+                } else {
+                    f64::from(i % 7)
+                }
+            })
+            .collect();
+        let mut centres = row_major(&lats, &[f64::NAN, 1.0, 0.0]);
+        sort_centres(&mut centres);
+        let first_nan = centres.iter().position(|c| c.lat.is_nan()).unwrap();
+        assert!(centres[first_nan..].iter().all(|c| c.lat.is_nan()));
+        assert!(centres[..first_nan]
+            .windows(2)
+            .all(|w| by_lat_lon(&w[0], &w[1]) != Ordering::Greater));
     }
 
     #[test]
