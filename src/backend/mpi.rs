@@ -2,9 +2,10 @@
 //! own contiguous range of time steps (whole blocks, so ranks never share a
 //! storage chunk) on its own thread, or on a rayon pool with `--threads` above
 //! 1, and sends only the centres to rank 0, which links all steps strictly in
-//! time order and alone writes and prints. Workers match each step to the one
-//! before ahead of sending ([`crate::tracker::Tracker::match_ahead`]), all but
-//! the first of their range, so rank 0 mostly numbers their tracks.
+//! time order and alone writes and prints. Workers (ranks other than 0)
+//! match each step to the one before ahead of sending, all but the first of
+//! their range ([`crate::tracker::Tracker::match_ahead`]), and send those
+//! matches with the centres, so rank 0 mostly numbers their tracks.
 //!
 //! Protocol (tags below). Start-up is collective: after opening the input
 //! (and rank 0's output check) all ranks agree whether anyone failed; if so,
@@ -337,7 +338,7 @@ fn detect_range(
 /// Only a range's first step is left to rank 0, which has the step before.
 #[derive(Default)]
 struct MatchAhead {
-    /// The previous step's centres, in the order matching wants them.
+    /// The previous step's centres (any order: matching sorts them).
     last: Option<Vec<Centre>>,
 }
 
@@ -467,55 +468,93 @@ mod tests {
     use super::*;
     use crate::backend::blocks;
 
-    #[test]
-    fn workers_match_every_step_to_the_one_before_but_their_first() {
+    fn simple_tracker() -> crate::tracker::SimpleTracker {
         use crate::detect::{DetectConfig, Mode};
-        use crate::tracker::SimpleTracker;
-        use crate::units::Distance;
-        let tracker = SimpleTracker {
+        crate::tracker::SimpleTracker {
             detect: DetectConfig {
                 mode: Mode::Min,
                 window: 5,
                 threshold: 0.0,
             },
-            radius: Distance::from_km(500.0),
-        };
-        let grid = Grid::new(vec![0.0], vec![0.0]);
-        let c = |lat: f64, lon: f64| Centre {
-            row: 0,
-            col: 0,
-            lat,
-            lon,
-            value: 1.0e5,
-        };
-        // Centres drifting east, listed out of sorted order.
-        let step = |k: usize| {
-            let east = k as f64;
-            super::super::Step::new(vec![c(50.0, 10.0 + east), c(-30.0, 100.0 + east)], false)
-        };
-        let blocks: Vec<Detected> = (0..3)
-            .map(|b| Detected {
-                start: 100 + 2 * b,
-                steps: (2 * b..2 * b + 2).map(step).collect(),
-            })
-            .collect();
-        let mut ahead = MatchAhead::default();
-        let mut filled = Vec::new();
-        for mut block in blocks.clone() {
-            ahead.fill(&tracker, &grid, &mut block);
-            filled.extend(block.steps);
+            radius: crate::units::Distance::from_km(500.0),
         }
-        assert_eq!(
-            filled[0].links, None,
-            "the range's first step is rank 0's to match"
-        );
-        assert_eq!(filled.len(), 6);
-        for (k, got) in filled.iter().enumerate().skip(1) {
-            let (mut previous, mut current) = (step(k - 1).centres, step(k).centres);
-            let expected = tracker.match_ahead(&grid, &mut previous, &mut current);
-            assert!(expected.is_some());
-            assert_eq!(got.links, expected, "step {k}");
-            assert_eq!(got.centres, step(k).centres, "centres keep their order");
+    }
+
+    /// Pseudo-random steps of up to 12 centres that drift a few degrees a
+    /// step, some steps empty, with a gap in time after step 20.
+    fn random_steps(seed: u64, n: usize) -> Vec<(i64, Vec<Centre>)> {
+        let mut state = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        let mut next = move |m: u64| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) % m
+        };
+        (0..n)
+            .map(|k| {
+                let time = 6 * 3600 * k as i64 + if k > 20 { 12 * 3600 } else { 0 };
+                let count = if next(5) == 0 { 0 } else { next(13) as usize };
+                let centres = (0..count)
+                    .map(|_| Centre {
+                        row: 0,
+                        col: 0,
+                        lat: next(40) as f64 * 0.5 + 30.0,
+                        lon: next(60) as f64 * 0.5 + 100.0,
+                        value: 1.0e5,
+                    })
+                    .collect();
+                (time, centres)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn matching_ahead_on_a_worker_gives_the_tracks_the_linker_gives() {
+        let tracker = simple_tracker();
+        let grid = Grid::new(vec![0.0], vec![0.0]);
+        let meta = crate::tracks::TrackMeta::new("msl");
+        for seed in 0..40u64 {
+            let steps = random_steps(seed, 36);
+            let alone = {
+                let mut linker = tracker.linker(&grid);
+                for (t, c) in &steps {
+                    linker.push(*t, c.clone(), None);
+                }
+                linker.finish(meta.clone())
+            };
+            // A worker's range from `first`, in blocks of `size` steps; the
+            // steps before it are rank 0's own (matched by its linker).
+            let first = (seed % 23) as usize;
+            let size = 1 + (seed % 5) as usize;
+            let mut ahead = MatchAhead::default();
+            let mut linker = tracker.linker(&grid);
+            for (t, c) in &steps[..first] {
+                linker.push(*t, c.clone(), None);
+            }
+            let mut matched = 0;
+            for start in (first..steps.len()).step_by(size) {
+                let end = (start + size).min(steps.len());
+                let mut block = Detected {
+                    start,
+                    steps: steps[start..end]
+                        .iter()
+                        .map(|(_, c)| super::super::Step::new(c.clone(), c.is_empty()))
+                        .collect(),
+                };
+                ahead.fill(&tracker, &grid, &mut block);
+                for (s, step) in block.steps.into_iter().enumerate() {
+                    matched += usize::from(step.links.is_some());
+                    assert_eq!(
+                        step.links.is_some(),
+                        start + s > first,
+                        "step {}",
+                        start + s
+                    );
+                    linker.push(steps[start + s].0, step.centres, step.links);
+                }
+            }
+            assert_eq!(matched, steps.len() - first - 1);
+            assert_eq!(linker.finish(meta.clone()), alone, "seed {seed}");
         }
     }
 

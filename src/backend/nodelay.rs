@@ -23,23 +23,41 @@ pub fn tcp_nodelay_all() -> usize {
 }
 
 /// The file descriptors that may be open: those listed in `/proc/self/fd`
-/// (Linux), or all below 1024 elsewhere.
+/// (Linux), or all below the process's limit (at most 65536) elsewhere.
 #[cfg(unix)]
 fn open_fds() -> Vec<i32> {
     match std::fs::read_dir("/proc/self/fd") {
         Ok(dir) => dir
             .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
             .collect(),
-        Err(_) => (0..1024).collect(),
+        Err(_) => (0..fd_limit()).collect(),
+    }
+}
+
+#[cfg(unix)]
+fn fd_limit() -> i32 {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one rlimit into the local passed.
+    let ok = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0;
+    if ok {
+        i32::try_from(limit.rlim_cur.min(65_536)).unwrap_or(1024)
+    } else {
+        1024
     }
 }
 
 /// Sets `TCP_NODELAY` on `fd` if it is a TCP socket (IPv4 or IPv6).
 #[cfg(unix)]
 fn set_if_tcp(fd: i32) -> bool {
-    // SAFETY: the calls only read into the local buffers passed with their
-    // sizes, or set an option; on a descriptor that is not a socket (or no
-    // longer open) they fail with ENOTSOCK or EBADF and change nothing.
+    // SAFETY: the calls only write into the local buffers passed with their
+    // sizes, or set an option on the descriptor; on one that is not a socket,
+    // or no longer open, they fail (ENOTSOCK, EBADF) and change nothing. MPI's
+    // threads may close a descriptor and open another under the same number
+    // meanwhile: the option is still only set on a TCP socket, which it
+    // cannot harm (it changes when small segments leave, not what arrives).
     unsafe {
         let mut addr: libc::sockaddr_storage = std::mem::zeroed();
         let mut len = std::mem::size_of_val(&addr) as libc::socklen_t;

@@ -442,8 +442,9 @@ mod tests {
 
     #[test]
     fn formatting_on_several_threads_writes_the_same_bytes() {
-        // 140 000 points: 9 pieces, so 2 threads (4 pieces a batch) write
-        // one batch while formatting the next, three times over.
+        // 140 000 points: 9 pieces, so 2 threads (batches of 4, 4 and 1
+        // pieces) write a batch while formatting the next twice, 3 threads
+        // (6 and 3) once.
         let t0 = crate::time::Calendar::Standard
             .instant(&crate::time::DateTime::new(2025, 12, 1, 0))
             .unwrap();

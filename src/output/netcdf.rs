@@ -221,13 +221,16 @@ impl TrackWriter for NetcdfWriter {
     fn write(&self, tracks: &Tracks, out: &mut dyn Write) -> io::Result<()> {
         let dir = tempfile::tempdir()?;
         let path = dir.path().join("tracks.nc");
-        self.write_path(tracks, &path)?;
+        Self::create(tracks, &path).map_err(nc_err)?;
         io::copy(&mut std::fs::File::open(&path)?, out)?;
         Ok(())
     }
 
+    /// Writes the file through libnetcdf, then makes it durable like the
+    /// other formats' files (libnetcdf does not `fsync`).
     fn write_path(&self, tracks: &Tracks, path: &Path) -> io::Result<()> {
-        Self::create(tracks, path).map_err(nc_err)
+        Self::create(tracks, path).map_err(nc_err)?;
+        std::fs::File::open(path)?.sync_all()
     }
 }
 
