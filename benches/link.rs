@@ -1,4 +1,4 @@
-//! Linking: 24 steps of about 3000 centres each (the vorticity maxima of a
+//! Linking: 24 steps of about 1900 centres each (the vorticity maxima of a
 //! real 0.25-degree frame, drifting east by one cell per step).
 
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -21,7 +21,7 @@ fn steps() -> Vec<Vec<Centre>> {
     .expect("bundled sample");
     let grid = reader.meta().grid.clone();
     let frame = reader.read(0, 1).expect("frame").remove(0);
-    // Threshold chosen to give about 3000 centres.
+    // Threshold chosen to give about 1900 centres.
     let cfg = DetectConfig {
         mode: Mode::Max,
         window: 5,
@@ -44,7 +44,7 @@ fn steps() -> Vec<Vec<Centre>> {
 fn bench(c: &mut Criterion) {
     let steps = steps();
     eprintln!("{} centres per step", steps[0].len());
-    c.bench_function("link 24 steps of ~3000 centres", |b| {
+    c.bench_function("link 24 steps of ~1900 centres", |b| {
         b.iter(|| {
             let mut linker = SimpleLinker::new(Distance::from_km(500.0), CoordTypes::default());
             for (i, s) in steps.iter().enumerate() {

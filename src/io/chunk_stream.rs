@@ -32,7 +32,7 @@
 //! inflating. A thread that wants a frame of a chunk whose decoding another
 //! thread holds faults in the granules that decoding reaches next
 //! (`MADV_POPULATE_WRITE`, which changes no byte) instead of waiting idle,
-//! at most [`PREFAULT_AHEAD`] ahead of it.
+//! at most `PREFAULT_AHEAD` (8 MiB) ahead of it.
 //!
 //! [`Ahead`] lets a thread with nothing better to do decode a chunk before its
 //! first frame is wanted, within a memory budget: all streamed chunks of the

@@ -17,7 +17,7 @@ use std::io::{self, BufWriter, Write};
 const WRITEBACK_EVERY: u64 = 8 << 20;
 
 /// A file that asks the kernel to start writing its data back to disk every
-/// [`WRITEBACK_EVERY`] bytes.
+/// `WRITEBACK_EVERY` bytes (8 MiB).
 pub struct DurableFile {
     file: File,
     written: u64,

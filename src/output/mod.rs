@@ -40,7 +40,7 @@ pub enum OutputFormat {
     Imilast,
     /// IMILAST in the fixed-width 13-column layout of the IMILAST intercomparison (Neu et al. 2013), with a method code.
     ImilastStrict,
-    /// CSV, one row per point: track_id,point,time,lat,lon,<var> (IMILAST units).
+    /// CSV, one row per point: track_id,point,time,lat,lon and the variable (IMILAST units).
     Csv,
     /// CF-1.11 NetCDF trajectories (contiguous ragged array), values in stored units.
     Netcdf,
