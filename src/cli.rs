@@ -79,7 +79,7 @@ pub fn report(e: &anyhow::Error) -> i32 {
     } else {
         "error"
     };
-    eprintln!("stormtrack: {prefix}: {msg}");
+    crate::note!("stormtrack: {prefix}: {msg}");
     code
 }
 

@@ -63,7 +63,7 @@ fn terminate(signal: i32) -> ! {
         if QUIET.load(Ordering::SeqCst) {
             // An MPI worker, or a job being aborted: rank 0 reports.
         } else if OUTPUT_COMPLETE.load(Ordering::SeqCst) {
-            eprintln!("stormtrack: error: interrupted by {name} after the output was written");
+            crate::note!("stormtrack: error: interrupted by {name} after the output was written");
         } else {
             crate::cli::report(&anyhow::Error::new(error));
         }

@@ -713,3 +713,44 @@ fn disk_full() {
     );
     drop(fs);
 }
+
+/// Runs `args` with stdout or stderr a pipe whose reader is already gone;
+/// returns the exit code.
+fn with_reader_gone(args: &[&str], stream: &str) -> Option<i32> {
+    use std::process::Stdio;
+    let mut cmd = common::stormtrack();
+    cmd.args(args).stdin(Stdio::null());
+    let mut child = if stream == "stdout" {
+        cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn()
+    } else {
+        cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn()
+    }
+    .unwrap();
+    drop(child.stdout.take());
+    drop(child.stderr.take());
+    child.wait().unwrap().code()
+}
+
+#[test]
+fn a_closed_pipe_neither_panics_nor_changes_the_exit_code() {
+    let (dir, out) = workdir();
+    let input = good_input(dir.path());
+    let (input, out) = (input.to_str().unwrap(), out.to_str().unwrap());
+    // Data on stdout whose reader stopped early: the run still succeeds.
+    assert_eq!(with_reader_gone(&["info", input], "stdout"), Some(0));
+    assert_eq!(
+        with_reader_gone(&["info", "--json", input], "stdout"),
+        Some(0)
+    );
+    let to_stdout = ["track", input, "--var", "msl", "-o", "-"];
+    assert_eq!(with_reader_gone(&to_stdout, "stdout"), Some(0));
+    // Messages on a closed stderr are lost, not fatal: the exit code is
+    // the run's own.
+    let run = ["track", input, "--var", "msl", "-o", out];
+    assert_eq!(with_reader_gone(&run, "stderr"), Some(0));
+    assert!(std::path::Path::new(out).is_file());
+    let missing = ["track", "no-such-file.nc", "--var", "msl", "-o", out];
+    assert_eq!(with_reader_gone(&missing, "stderr"), Some(3));
+    let bad_flag = ["track", input, "--var", "msl", "--threads", "0", "-o", out];
+    assert_eq!(with_reader_gone(&bad_flag, "stderr"), Some(2));
+}

@@ -69,7 +69,7 @@ pub fn run(
     let (size, rank) = (world.size() as usize, world.rank() as usize);
     if size == 1 {
         if !cfg.quiet {
-            eprintln!(
+            crate::note!(
                 "stormtrack: --backend mpi with a single rank: running in this process on {} thread{} (like --backend rayon)",
                 cfg.threads,
                 if cfg.threads == 1 { "" } else { "s" }

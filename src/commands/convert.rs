@@ -79,7 +79,7 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<i32> {
     );
     output::deliver(&tracks, writer.as_ref(), &dest)?;
     if !args.quiet {
-        eprintln!(
+        crate::note!(
             "stormtrack: {} tracks, {} points of '{}' converted from {} ({from}) to {} ({})",
             tracks.len(),
             tracks.num_points(),

@@ -12,6 +12,7 @@ use clap::Args;
 use serde::Serialize;
 
 use crate::cli::report;
+use crate::console;
 use crate::error::{exit, Error};
 use crate::io::inventory::{self, Contents, FieldSummary};
 use crate::io::{self, fmt_value, FileFormat, VariableRequest};
@@ -76,10 +77,8 @@ pub fn run(args: InfoArgs) -> anyhow::Result<i32> {
     for (i, path) in args.files.iter().enumerate() {
         let info = describe(path, args.var.as_deref(), args.level);
         if !args.json {
-            if i > 0 {
-                println!();
-            }
-            print!("{}", render(&info));
+            let gap = if i > 0 { "\n" } else { "" };
+            console::print(&format!("{gap}{}", render(&info)))?;
         }
         if info.code != exit::OK && code == exit::OK {
             code = info.code;
@@ -87,7 +86,7 @@ pub fn run(args: InfoArgs) -> anyhow::Result<i32> {
         infos.push(info);
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&infos)?);
+        console::print(&format!("{}\n", serde_json::to_string_pretty(&infos)?))?;
     }
     Ok(code)
 }

@@ -261,7 +261,7 @@ pub fn run(args: TrackArgs) -> anyhow::Result<i32> {
     stats.total = started.elapsed();
     if !cfg.quiet {
         warn_missing(&meta, &stats);
-        eprintln!("{}", summary(&cfg, &meta, &stats));
+        crate::note!("{}", summary(&cfg, &meta, &stats));
     }
     if let Some(path) = &cfg.report {
         write_report(path, &cfg, &meta, &stats)
@@ -297,14 +297,14 @@ fn preflight(cfg: &TrackConfig) -> crate::Result<()> {
 fn warn_missing(meta: &FieldMeta, stats: &RunStats) {
     const SHOWN: usize = 5;
     for &i in stats.missing_steps.iter().take(SHOWN) {
-        eprintln!(
+        crate::note!(
             "stormtrack: warning: step {i} ({}) of '{}' is entirely missing (all NaN); it has no centres and closes every track",
             meta.calendar.date(meta.times[i]),
             meta.variable
         );
     }
     if stats.missing_steps.len() > SHOWN {
-        eprintln!(
+        crate::note!(
             "stormtrack: warning: {} more steps are entirely missing",
             stats.missing_steps.len() - SHOWN
         );

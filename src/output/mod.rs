@@ -183,9 +183,9 @@ pub fn deliver(tracks: &Tracks, writer: &dyn TrackWriter, dest: &Destination) ->
         Destination::Stdout => {
             let stdout = io::stdout();
             let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
-            writer
-                .write(tracks, &mut out)
-                .and_then(|_| out.flush())
+            let written = writer.write(tracks, &mut out).and_then(|_| out.flush());
+            // A reader that stopped early (`| head`) ends the output there.
+            crate::console::quiet_broken_pipe(written)
                 .map_err(|e| Error::output("-", format!("cannot write to standard output: {e}")))
         }
         Destination::File(path) => write_atomic_path(path, |tmp| writer.write_path(tracks, tmp)),

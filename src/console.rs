@@ -1,0 +1,49 @@
+//! Writing to the terminal without panicking: `println!`/`eprintln!` panic
+//! when a pipe's reader has gone (`stormtrack info *.nc | head -1`, or
+//! stderr piped into `head`). Messages on stderr are dropped if it is
+//! closed; data on stdout stops quietly when its reader has gone, as in
+//! ripgrep and fd: the reader chose to stop.
+
+use std::fmt;
+use std::io::{self, Write};
+
+/// Writes one line on stderr; a closed stderr loses it, nothing more.
+pub fn note(args: fmt::Arguments<'_>) {
+    let _ = writeln!(io::stderr().lock(), "{args}");
+}
+
+/// `eprintln!` that never panics.
+#[macro_export]
+macro_rules! note {
+    ($($arg:tt)*) => {
+        $crate::console::note(format_args!($($arg)*))
+    };
+}
+
+/// Writes `text` on stdout and flushes it. A reader that has gone away is
+/// not an error (the output is cut where it stopped reading).
+pub fn print(text: &str) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    quiet_broken_pipe(out.write_all(text.as_bytes()).and_then(|()| out.flush()))
+}
+
+/// `Ok` for a broken pipe, else `result`.
+pub fn quiet_broken_pipe(result: io::Result<()>) -> io::Result<()> {
+    match result {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reader_gone_is_not_an_error_but_other_failures_are() {
+        let gone = io::Error::from(io::ErrorKind::BrokenPipe);
+        assert!(quiet_broken_pipe(Err(gone)).is_ok());
+        let full = io::Error::other("No space left on device");
+        assert!(quiet_broken_pipe(Err(full)).is_err());
+    }
+}
