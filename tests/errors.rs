@@ -754,3 +754,90 @@ fn a_closed_pipe_neither_panics_nor_changes_the_exit_code() {
     let bad_flag = ["track", input, "--var", "msl", "--threads", "0", "-o", out];
     assert_eq!(with_reader_gone(&bad_flag, "stderr"), Some(2));
 }
+
+#[test]
+fn an_output_never_replaces_an_input_or_the_other_output() {
+    let (dir, _) = workdir();
+    let input = good_input(dir.path());
+    let before = std::fs::read(&input).unwrap();
+    let same = dir.path().join(".").join("in.nc");
+    let tracks = dir.path().join("t.txt");
+    let cases: [(&[&str], &str); 4] = [
+        (&["-o", input.to_str().unwrap()], "would replace the input"),
+        (
+            &["-o", same.to_str().unwrap(), "--format", "netcdf"],
+            "would replace the input",
+        ),
+        (
+            &[
+                "-o",
+                tracks.to_str().unwrap(),
+                "--report",
+                input.to_str().unwrap(),
+            ],
+            "--report",
+        ),
+        (
+            &[
+                "-o",
+                tracks.to_str().unwrap(),
+                "--report",
+                tracks.to_str().unwrap(),
+            ],
+            "is the same file as -o",
+        ),
+    ];
+    for (args, words) in cases {
+        let o = common::run(
+            common::stormtrack()
+                .arg("track")
+                .arg(&input)
+                .args(["--var", "msl", "-q"])
+                .args(args),
+        );
+        assert_failed(&o, 2, &[words, "another"], dir.path(), &["in.nc"]);
+        assert_eq!(std::fs::read(&input).unwrap(), before, "{args:?}");
+    }
+}
+
+#[test]
+fn named_pipes_and_links_are_written_through_not_replaced() {
+    use std::os::unix::fs::FileTypeExt;
+    let (dir, out) = workdir();
+    let input = good_input(dir.path());
+    let o = track(&input, "msl", &out, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let expected = std::fs::read(&out).unwrap();
+    // A link to a file: the file gets the tracks, the link stays a link.
+    let real = dir.path().join("real.txt");
+    std::fs::write(&real, "old").unwrap();
+    let link = dir.path().join("link.txt");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let o = track(&input, "msl", &link, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(std::fs::read(&real).unwrap(), expected);
+    // A named pipe (as /dev/null would be): written through, still a pipe.
+    let fifo = dir.path().join("pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    let o = track(&input, "msl", &fifo, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Checked before joining: a pipe renamed over would leave the reader
+    // waiting for ever.
+    assert!(std::fs::symlink_metadata(&fifo)
+        .unwrap()
+        .file_type()
+        .is_fifo());
+    assert_eq!(reader.join().unwrap(), expected);
+}

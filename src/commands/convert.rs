@@ -60,7 +60,7 @@ fn parse_calendar(s: &str) -> Result<Calendar, String> {
 pub fn run(args: ConvertArgs) -> anyhow::Result<i32> {
     let dest = Destination::parse(&args.output);
     if let Destination::File(p) = &dest {
-        if p == &args.input {
+        if output::target::replaces(p, &args.input) {
             return Err(crate::Error::Usage(format!(
                 "OUTPUT {} is INPUT; write to another file",
                 p.display()

@@ -285,11 +285,41 @@ fn writing_threads(stats: &RunStats) -> usize {
 
 /// Checks, before any reading, that the outputs can be created.
 fn preflight(cfg: &TrackConfig) -> crate::Result<()> {
+    refuse_overwriting_inputs(cfg)?;
     if let Destination::File(p) = &cfg.output {
         output::check_writable(p)?;
     }
     if let Some(r) = &cfg.report {
         output::check_writable(r)?;
+    }
+    Ok(())
+}
+
+/// Refuses outputs that would replace an input, or each other.
+fn refuse_overwriting_inputs(cfg: &TrackConfig) -> crate::Result<()> {
+    use output::target::replaces;
+    let output = match &cfg.output {
+        Destination::File(p) => Some(p),
+        Destination::Stdout => None,
+    };
+    let outputs = [(output, "-o"), (cfg.report.as_ref(), "--report")];
+    for (path, flag) in outputs.iter().filter_map(|(p, f)| Some((p.as_ref()?, f))) {
+        if let Some(input) = cfg.inputs.iter().find(|i| replaces(path, i)) {
+            return Err(crate::Error::Usage(format!(
+                "{flag} {} would replace the input {}; choose another path",
+                path.display(),
+                input.display()
+            )));
+        }
+    }
+    if let (Some(out), Some(report)) = (output, &cfg.report) {
+        if replaces(report, out) {
+            return Err(crate::Error::Usage(format!(
+                "--report {} is the same file as -o {}; give the report another name",
+                report.display(),
+                out.display()
+            )));
+        }
     }
     Ok(())
 }

@@ -19,6 +19,7 @@ pub mod input;
 pub mod json;
 pub mod netcdf;
 pub mod numfmt;
+pub mod target;
 pub mod tdump;
 
 use std::fs::File;
@@ -188,12 +189,33 @@ pub fn deliver(tracks: &Tracks, writer: &dyn TrackWriter, dest: &Destination) ->
             crate::console::quiet_broken_pipe(written)
                 .map_err(|e| Error::output("-", format!("cannot write to standard output: {e}")))
         }
-        Destination::File(path) => write_atomic_path(path, |tmp| writer.write_path(tracks, tmp)),
+        Destination::File(path) => match target::resolve(path) {
+            target::Target::InPlace(p) => write_in_place(&p, |out| writer.write(tracks, out)),
+            target::Target::File(p) => write_atomic_path(&p, |tmp| writer.write_path(tracks, tmp)),
+        },
     }
+}
+
+/// Writes to a device or named pipe (`/dev/null`, a FIFO) as it is.
+fn write_in_place(path: &Path, body: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<()> {
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(|e| io_error(path, &e))?;
+    let mut out = BufWriter::with_capacity(1 << 20, file);
+    body(&mut out)
+        .and_then(|()| out.flush())
+        .map_err(|e| io_error(path, &e))
 }
 
 /// Checks early that `path` can be created, so a long run does not fail at the end.
 pub fn check_writable(path: &Path) -> Result<()> {
+    let path = match target::resolve(path) {
+        // Opened when written: a named pipe's reader may come later.
+        target::Target::InPlace(_) => return Ok(()),
+        target::Target::File(p) => p,
+    };
+    let path = path.as_path();
     check_dir(path)?;
     if path.is_dir() {
         return Err(Error::output(
@@ -328,7 +350,11 @@ pub fn write_atomic(
     path: &Path,
     body: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> Result<()> {
-    write_atomic_path(path, |tmp| {
+    let path = match target::resolve(path) {
+        target::Target::InPlace(p) => return write_in_place(&p, body),
+        target::Target::File(p) => p,
+    };
+    write_atomic_path(&path, |tmp| {
         let file = std::fs::OpenOptions::new()
             .write(true)
             .truncate(true)
