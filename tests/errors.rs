@@ -841,3 +841,17 @@ fn named_pipes_and_links_are_written_through_not_replaced() {
         .is_fifo());
     assert_eq!(reader.join().unwrap(), expected);
 }
+
+#[test]
+fn too_many_threads_is_a_usage_error_not_a_stall() {
+    let (dir, out) = workdir();
+    let input = good_input(dir.path());
+    let o = track(&input, "msl", &out, &["--threads", "100000"]);
+    assert_failed(
+        &o,
+        2,
+        &["--threads 100000 is more than 1024", "cores of the node"],
+        dir.path(),
+        &["in.nc"],
+    );
+}
