@@ -302,11 +302,9 @@ impl Calendar {
 pub fn parse_datetime(text: &str) -> Result<DateTime, TimeError> {
     let bad = || TimeError::BadDate(text.to_string());
     let s = text.trim();
-    let s = s
-        .strip_suffix("UTC")
-        .or_else(|| s.strip_suffix('Z'))
-        .or_else(|| s.strip_suffix("+00:00"))
-        .or_else(|| s.strip_suffix("+0000"))
+    let s = ["UTC", "Z", "+00:00", "+0000", "+00"]
+        .iter()
+        .find_map(|zone| strip_suffix_ignore_case(s, zone))
         .unwrap_or(s)
         .trim();
     let (date, time) = match s.find(['T', ' ']) {
@@ -354,6 +352,12 @@ pub fn parse_datetime(text: &str) -> Result<DateTime, TimeError> {
     })
 }
 
+/// `s` without `suffix`, compared ignoring ASCII case.
+fn strip_suffix_ignore_case<'a>(s: &'a str, suffix: &str) -> Option<&'a str> {
+    let at = s.len().checked_sub(suffix.len())?;
+    (s.is_char_boundary(at) && s[at..].eq_ignore_ascii_case(suffix)).then(|| &s[..at])
+}
+
 /// Decoded CF time units, `UNITS since REFERENCE`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TimeUnits {
@@ -366,11 +370,15 @@ pub struct TimeUnits {
 impl TimeUnits {
     /// Parses `"hours since 1900-01-01 00:00:00.0"` in `calendar`.
     pub fn parse(units: &str, calendar: Calendar) -> Result<Self, TimeError> {
-        let lower = units.trim().to_ascii_lowercase();
-        let (unit, reference) = lower
-            .split_once(" since ")
+        // Only the unit is case-insensitive: the reference keeps its case
+        // (`T` between date and time, a `UTC` or `Z` zone).
+        let trimmed = units.trim();
+        let at = trimmed
+            .to_ascii_lowercase()
+            .find(" since ")
             .ok_or_else(|| TimeError::BadUnits(units.to_string()))?;
-        let seconds = match unit.trim() {
+        let (unit, reference) = (&trimmed[..at], &trimmed[at + " since ".len()..]);
+        let seconds = match unit.trim().to_ascii_lowercase().as_str() {
             "days" | "day" | "d" => SECONDS_PER_DAY,
             "hours" | "hour" | "hr" | "hrs" | "h" => 3600,
             "minutes" | "minute" | "min" | "mins" => 60,
@@ -413,6 +421,29 @@ mod tests {
         assert_eq!(c.instant(&dt(2025, 12, 1, 0)).unwrap(), 1_764_547_200);
         for t in [-5_000_000_000_i64, -86_401, 0, 951_782_400, 4_000_000_000] {
             assert_eq!(c.instant(&c.date(t)).unwrap(), t);
+        }
+    }
+
+    #[test]
+    fn references_with_zones_and_t_in_any_unit_case() {
+        let c = Calendar::Standard;
+        for units in [
+            "seconds since 1970-01-01 00:00:00 UTC",
+            "Seconds since 1970-01-01T00:00:00Z",
+            "SECONDS SINCE 1970-01-01 00:00:00+00:00",
+            "seconds since 1970-01-01T00:00:00.000000000",
+            "seconds since 1970-01-01 00:00:00 utc",
+            "seconds since 1970-01-01 00:00 +00",
+        ] {
+            let u = TimeUnits::parse(units, c).unwrap_or_else(|e| panic!("{units}: {e}"));
+            assert_eq!(
+                u,
+                TimeUnits {
+                    seconds: 1,
+                    epoch: 0
+                },
+                "{units}"
+            );
         }
     }
 
