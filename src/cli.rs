@@ -42,15 +42,17 @@ pub fn main() -> i32 {
     default_hdf5_file_locking();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => {
-            let code = if e.use_stderr() {
-                exit::USAGE
-            } else {
-                exit::OK
-            };
+        Err(e) if !e.use_stderr() => {
+            // --help, --version.
             let _ = e.print();
-            return code;
+            return exit::OK;
         }
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            // No command at all: the help, on stderr, as a usage error.
+            let _ = e.print();
+            return exit::USAGE;
+        }
+        Err(e) => return report(&anyhow::Error::from(Error::Usage(one_line(&e)))),
     };
     let result = match cli.command {
         Command::Track(args) => commands::track::run(args),
@@ -62,6 +64,25 @@ pub fn main() -> i32 {
         Ok(code) => code,
         Err(e) => report(&e),
     }
+}
+
+/// clap's message for a bad command line as one line: the error, its
+/// possible values and tips, without the usage block.
+fn one_line(e: &clap::Error) -> String {
+    let mut msg = String::new();
+    for line in e.to_string().lines().map(str::trim) {
+        if line.is_empty() || line.starts_with("Usage:") || line.starts_with("For more information")
+        {
+            continue;
+        }
+        let line = line.strip_prefix("error: ").unwrap_or(line);
+        if !msg.is_empty() {
+            msg.push_str(if line.starts_with("tip:") { "; " } else { " " });
+        }
+        msg.push_str(line);
+    }
+    msg.push_str(" (see --help)");
+    msg
 }
 
 /// Prints an error as one line on stderr and returns its exit code.

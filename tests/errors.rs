@@ -855,3 +855,42 @@ fn too_many_threads_is_a_usage_error_not_a_stall() {
         &["in.nc"],
     );
 }
+
+#[test]
+fn bad_flags_are_one_line_usage_errors() {
+    let (dir, out) = workdir();
+    let input = good_input(dir.path());
+    let cases: [(&[&str], &[&str]); 6] = [
+        (
+            &["--format", "xml"],
+            &["'xml' for '--format", "possible values: imilast"],
+        ),
+        (
+            &["--radius", "0"],
+            &["'0' for '--radius", "must be positive"],
+        ),
+        (&["--mode", "median"], &["'median' for '--mode", "min, max"]),
+        (&["--threads", "abc"], &["'abc' for '--threads"]),
+        (
+            &["--num", "-1"],
+            &["unexpected argument '-1'", "tip: to pass '-1' as a value"],
+        ),
+        (
+            &["--no-such-flag"],
+            &["unexpected argument '--no-such-flag'"],
+        ),
+    ];
+    for (args, words) in cases {
+        let o = track(&input, "msl", &out, args);
+        assert_failed(&o, 2, words, dir.path(), &["in.nc"]);
+        assert!(stderr(&o).trim_end().ends_with("(see --help)"), "{args:?}");
+    }
+    let o = common::run(common::stormtrack().arg("trak"));
+    assert_failed(
+        &o,
+        2,
+        &["unrecognized subcommand 'trak'", "'track'"],
+        dir.path(),
+        &["in.nc"],
+    );
+}
