@@ -32,9 +32,12 @@ impl FromStr for Distance {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let t = s.trim();
-        let split = t
-            .find(|ch: char| ch.is_ascii_alphabetic())
-            .unwrap_or(t.len());
+        // The number is the longest prefix that reads as one, so that an
+        // exponent (`1e3km`) is not taken for the unit.
+        let split = (0..=t.len())
+            .rev()
+            .find(|&i| t.is_char_boundary(i) && t[..i].trim().parse::<f64>().is_ok())
+            .unwrap_or(0);
         let (num, unit) = t.split_at(split);
         let value: f64 = num.trim().parse().map_err(|_| {
             format!("'{s}' is not a distance: give a number and a unit, e.g. 500km")
@@ -51,7 +54,12 @@ impl FromStr for Distance {
             }
         };
         let km = value * factor;
-        if !(km.is_finite() && km > 0.0) {
+        if km.is_infinite() {
+            return Err(format!(
+                "distance '{s}' is too large: give it in km, e.g. 500km"
+            ));
+        }
+        if km.is_nan() || km <= 0.0 {
             return Err(format!("distance '{s}' must be positive"));
         }
         Ok(Distance { km })
@@ -73,6 +81,20 @@ mod tests {
             .parse::<Distance>()
             .unwrap_err()
             .contains("unknown distance unit"));
+        assert_eq!("5e2km".parse::<Distance>().unwrap().km(), 500.0);
+        assert_eq!("5E5 m".parse::<Distance>().unwrap().km(), 500.0);
+        assert!("1e400 km"
+            .parse::<Distance>()
+            .unwrap_err()
+            .contains("too large"));
+        assert!("1e-400km"
+            .parse::<Distance>()
+            .unwrap_err()
+            .contains("positive"));
+        assert!("NaN km"
+            .parse::<Distance>()
+            .unwrap_err()
+            .contains("positive"));
         assert!("-5km".parse::<Distance>().is_err());
         assert!("far".parse::<Distance>().is_err());
     }
