@@ -278,6 +278,52 @@ pub(crate) fn check_coordinate(path: &Path, name: &str, values: &[f64]) -> Resul
     }
 }
 
+/// Checks that latitudes lie within -90..90 and run one way, strictly:
+/// detection takes neighbouring rows for neighbouring latitudes.
+pub(crate) fn check_latitudes(path: &Path, name: &str, lat: &[f64]) -> Result<()> {
+    // Float32 coordinates of a pole may round just past it.
+    const POLE: f64 = 90.0 + 1e-4;
+    if let Some(i) = lat.iter().position(|v| v.abs() > POLE) {
+        return Err(Error::input(
+            path,
+            format!(
+                "latitude '{name}' is {} at index {i}, outside -90..90; check the coordinate's units or fix the file",
+                lat[i]
+            ),
+        ));
+    }
+    let increasing = lat.len() < 2 || lat[1] > lat[0];
+    let ordered = |w: &[f64]| if increasing { w[1] > w[0] } else { w[1] < w[0] };
+    if let Some(i) = lat.windows(2).position(|w| !ordered(w)) {
+        return Err(Error::input(
+            path,
+            format!(
+                "latitude '{name}' is not strictly {} at index {}: {} follows {}; stormtrack needs a regular latitude axis (sort it, e.g. with cdo or xarray)",
+                if increasing { "increasing" } else { "decreasing" },
+                i + 1,
+                lat[i + 1],
+                lat[i]
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks that longitudes are plausible degrees (within -360..720), which
+/// also catches coordinates in other units.
+pub(crate) fn check_longitudes(path: &Path, name: &str, lon: &[f64]) -> Result<()> {
+    match lon.iter().position(|v| v.abs() > 720.0) {
+        None => Ok(()),
+        Some(i) => Err(Error::input(
+            path,
+            format!(
+                "longitude '{name}' is {} at index {i}, not degrees east; check the coordinate's units or fix the file",
+                lon[i]
+            ),
+        )),
+    }
+}
+
 /// Checks that times strictly increase; names the first offending index.
 pub(crate) fn check_times(path: &Path, times: &[Instant], calendar: Calendar) -> Result<()> {
     for i in 1..times.len() {
@@ -305,6 +351,37 @@ pub(crate) fn check_times(path: &Path, times: &[Instant], calendar: Calendar) ->
 mod tests {
     use super::*;
     use std::io::Write;
+
+    #[test]
+    fn coordinates_must_be_plausible_degrees() {
+        let p = Path::new("f.nc");
+        let err = |r: Result<()>| r.unwrap_err().to_string();
+        assert!(check_latitudes(p, "lat", &[90.0, 87.5, -90.0]).is_ok());
+        assert!(check_latitudes(p, "lat", &[-90.0, 0.0, 90.000_01]).is_ok());
+        assert!(check_latitudes(p, "lat", &[45.0]).is_ok());
+        let beyond = err(check_latitudes(p, "lat", &[60.0, 120.0]));
+        assert!(
+            beyond.contains("'lat' is 120 at index 1, outside -90..90"),
+            "{beyond}"
+        );
+        let unsorted = err(check_latitudes(p, "lat", &[60.0, 57.5, 57.5, 50.0]));
+        assert!(
+            unsorted.contains("not strictly decreasing at index 2: 57.5 follows 57.5"),
+            "{unsorted}"
+        );
+        let back = err(check_latitudes(p, "lat", &[0.0, 2.5, 1.0]));
+        assert!(
+            back.contains("not strictly increasing at index 2"),
+            "{back}"
+        );
+        // Across the dateline in -180..180 is a real regional grid.
+        assert!(check_longitudes(p, "lon", &[170.0, 175.0, 180.0, -175.0]).is_ok());
+        let far = err(check_longitudes(p, "lon", &[0.0, 1.0e6]));
+        assert!(
+            far.contains("'lon' is 1000000 at index 1, not degrees east"),
+            "{far}"
+        );
+    }
 
     fn write_tmp(bytes: &[u8]) -> tempfile::NamedTempFile {
         let mut f = tempfile::NamedTempFile::new().unwrap();

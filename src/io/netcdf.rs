@@ -567,8 +567,10 @@ impl NetcdfReader {
             coordinate(file, &dims[i].name)
                 .is_some_and(|c| stored_type(&c) == Some(Stored::Float32))
         };
-        let grid = Grid::new(coord_of(lat_i)?, coord_of(lon_i)?)
-            .with_float32_coords(is_f32(lat_i), is_f32(lon_i));
+        let (lat, lon) = (coord_of(lat_i)?, coord_of(lon_i)?);
+        super::check_latitudes(path, &dims[lat_i].name, &lat)?;
+        super::check_longitudes(path, &dims[lon_i].name, &lon)?;
+        let grid = Grid::new(lat, lon).with_float32_coords(is_f32(lat_i), is_f32(lon_i));
         if grid.rows() < 3 || grid.cols() < 3 {
             return Err(Error::input(path, format!("the grid of '{var_name}' is only {} x {} points; stormtrack needs at least 3 x 3", grid.rows(), grid.cols())));
         }
