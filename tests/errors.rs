@@ -418,6 +418,25 @@ fn duplicate_times() {
 }
 
 #[test]
+fn a_time_never_written_is_missing_not_decreasing() {
+    let (dir, out) = workdir();
+    let f = dir.path().join("gap.nc");
+    // netCDF's default fill for doubles: what an unwritten step holds.
+    Field::moving_low(vec![0.0, 6.0, 9.969_209_968_386_869e36, 18.0]).write(&f);
+    let o = track(&f, "msl", &out, &[]);
+    assert_failed(
+        &o,
+        3,
+        &[
+            "gap.nc: time variable 'time' has no value at step 2 (its fill value",
+            "every step needs a time",
+        ],
+        dir.path(),
+        &["gap.nc"],
+    );
+}
+
+#[test]
 fn decreasing_times() {
     let (dir, out) = workdir();
     let f = dir.path().join("dec.nc");
@@ -893,4 +912,28 @@ fn bad_flags_are_one_line_usage_errors() {
         dir.path(),
         &["in.nc"],
     );
+}
+
+#[test]
+fn report_paths_are_checked_before_any_output_and_dash_is_stdout() {
+    let (dir, out) = workdir();
+    let input = good_input(dir.path());
+    let long = dir.path().join(format!("{}.json", "x".repeat(300)));
+    let o = track(&input, "msl", &out, &["--report", long.to_str().unwrap()]);
+    assert_failed(&o, 4, &["longer than 255 bytes"], dir.path(), &["in.nc"]);
+    let o = track(&input, "msl", Path::new("-"), &["--report", "-"]);
+    assert_failed(
+        &o,
+        2,
+        &["would both write to standard output"],
+        dir.path(),
+        &["in.nc"],
+    );
+    // The report on stdout, the tracks in their file.
+    let o = track(&input, "msl", &out, &["--report", "-"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["variable"], "msl");
+    assert!(report["stats"]["tracks"].as_u64().unwrap() > 0);
+    assert!(out.is_file());
 }

@@ -98,7 +98,7 @@ pub struct TrackArgs {
     #[arg(long, short = 'q')]
     pub quiet: bool,
 
-    /// Write a JSON report (time per phase, counts, backend) to this file.
+    /// Write a JSON report (time per phase, counts, backend) to this file ('-': standard output, unless the tracks go there).
     #[arg(long, value_name = "FILE.json")]
     pub report: Option<PathBuf>,
 
@@ -122,6 +122,11 @@ impl TrackArgs {
                     "--threshold {t} must be a finite number"
                 )));
             }
+        }
+        if self.output.as_deref() == Some("-") && self.report.as_deref().is_some_and(is_stdout) {
+            return Err(Error::Usage(
+                "-o - and --report - would both write to standard output; give the report a file name".into(),
+            ));
         }
         if self.threads == Some(0) {
             return Err(Error::Usage("--threads must be at least 1".into()));
@@ -300,10 +305,15 @@ fn preflight(cfg: &TrackConfig) -> crate::Result<()> {
     if let Destination::File(p) = &cfg.output {
         output::check_writable(p)?;
     }
-    if let Some(r) = &cfg.report {
+    if let Some(r) = cfg.report.as_ref().filter(|r| !is_stdout(r)) {
         output::check_writable(r)?;
     }
     Ok(())
+}
+
+/// Whether a path given on the command line means standard output.
+fn is_stdout(path: &Path) -> bool {
+    path.as_os_str() == "-"
 }
 
 /// Refuses outputs that would replace an input, or each other.
@@ -313,7 +323,8 @@ fn refuse_overwriting_inputs(cfg: &TrackConfig) -> crate::Result<()> {
         Destination::File(p) => Some(p),
         Destination::Stdout => None,
     };
-    let outputs = [(output, "-o"), (cfg.report.as_ref(), "--report")];
+    let report = cfg.report.as_ref().filter(|r| !is_stdout(r));
+    let outputs = [(output, "-o"), (report, "--report")];
     for (path, flag) in outputs.iter().filter_map(|(p, f)| Some((p.as_ref()?, f))) {
         if let Some(input) = cfg.inputs.iter().find(|i| replaces(path, i)) {
             return Err(crate::Error::Usage(format!(
@@ -323,7 +334,7 @@ fn refuse_overwriting_inputs(cfg: &TrackConfig) -> crate::Result<()> {
             )));
         }
     }
-    if let (Some(out), Some(report)) = (output, &cfg.report) {
+    if let (Some(out), Some(report)) = (output, report) {
         if replaces(report, out) {
             return Err(crate::Error::Usage(format!(
                 "--report {} is the same file as -o {}; give the report another name",
@@ -420,6 +431,12 @@ fn write_report(
         "radius_km": cfg.radius.km(),
         "stats": stats,
     });
+    if is_stdout(path) {
+        let text = serde_json::to_string_pretty(&report).expect("plain JSON values");
+        return crate::console::print(&(text + "\n")).map_err(|e| {
+            crate::Error::output("-", format!("cannot write to standard output: {e}"))
+        });
+    }
     output::write_atomic(path, |w| {
         serde_json::to_writer_pretty(&mut *w, &report)?;
         w.write_all(b"\n")

@@ -226,6 +226,26 @@ fn decoding_of(var: &Variable<'_>, stored: Stored) -> Decoding {
     Decoding::new(stored, pack("scale_factor"), pack("add_offset"), missing)
 }
 
+/// Values that mean "no time" in a time variable: its `_FillValue` and
+/// `missing_value`, and netCDF's default fill for its type (what a step
+/// never written holds).
+fn time_fill_values(var: &Variable<'_>) -> Vec<f64> {
+    let mut fills = Vec::new();
+    for name in ["_FillValue", "missing_value"] {
+        if let Some(Ok(v)) = var.attribute_value(name) {
+            fills.extend(attr_f64s(&v));
+        }
+    }
+    fills.extend(match stored_type(var) {
+        Some(Stored::Float32) => Some(f64::from(9.969_21e36_f32)),
+        Some(Stored::Float64) => Some(9.969_209_968_386_869e36),
+        Some(Stored::Int(4)) => Some(-2_147_483_647.0),
+        Some(Stored::Int(8)) => Some(-9_223_372_036_854_775_806.0),
+        _ => None,
+    });
+    fills
+}
+
 /// Names of the file's data variables (not coordinates) with their dimensions.
 fn data_variables(file: &netcdf::File) -> Vec<String> {
     file.variables()
@@ -725,6 +745,16 @@ impl NetcdfReader {
         let tu = TimeUnits::parse(&units, calendar)
             .map_err(|e| Error::input(path, format!("time variable '{dim}': {e}")))?;
         let raw = read_axis(path, &var)?;
+        let missing = time_fill_values(&var);
+        if let Some(i) = raw.iter().position(|v| missing.contains(v)) {
+            return Err(Error::input(
+                path,
+                format!(
+                    "time variable '{dim}' has no value at step {i} (its fill value {}); every step needs a time",
+                    raw[i]
+                ),
+            ));
+        }
         let times = raw
             .iter()
             .enumerate()

@@ -217,6 +217,14 @@ pub fn check_writable(path: &Path) -> Result<()> {
     };
     let path = path.as_path();
     check_dir(path)?;
+    // Most file systems take names of at most 255 bytes; the probe below
+    // has a shorter name, so it would not notice.
+    if path.file_name().is_some_and(|n| n.len() > 255) {
+        return Err(Error::output(
+            path,
+            "its file name is longer than 255 bytes; choose a shorter name",
+        ));
+    }
     if path.is_dir() {
         return Err(Error::output(
             path,
