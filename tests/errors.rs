@@ -377,6 +377,21 @@ fn ambiguous_level() {
         dir.path(),
         &["levels.nc"],
     );
+    let o = track(&f, "msl", &out, &["--level", "inf"]);
+    assert_failed(&o, 2, &["'inf' is not a level"], dir.path(), &["levels.nc"]);
+    field.levels = Some(vec![850.0, 850.0, 250.0]);
+    field.write(&f);
+    let o = track(&f, "msl", &out, &["--level", "850"]);
+    assert_failed(
+        &o,
+        3,
+        &[
+            "--level 850: 'msl' has that level more than once",
+            "850, 850, 250",
+        ],
+        dir.path(),
+        &["levels.nc"],
+    );
 }
 
 #[test]

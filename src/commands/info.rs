@@ -32,7 +32,7 @@ pub struct InfoArgs {
     pub var: Option<String>,
 
     /// Level to select when the variable has a level dimension.
-    #[arg(long, value_name = "VALUE", allow_negative_numbers = true)]
+    #[arg(long, value_name = "VALUE", allow_negative_numbers = true, value_parser = crate::io::parse_level)]
     pub level: Option<f64>,
 
     /// Print JSON (an array with one object per file) instead of text.

@@ -67,7 +67,7 @@ pub struct TrackArgs {
     pub end: Option<String>,
 
     /// Level to select when the variable has a level dimension, in the file's level units (e.g. 850 for hPa).
-    #[arg(long, value_name = "VALUE", allow_negative_numbers = true)]
+    #[arg(long, value_name = "VALUE", allow_negative_numbers = true, value_parser = crate::io::parse_level)]
     pub level: Option<f64>,
 
     /// Output file, or - for standard output. [default: <INPUT stem>.imilast.txt (.tracks.csv, .tracks.nc, .tracks.json, .tdump with --format) in the current directory]

@@ -254,6 +254,16 @@ pub(crate) fn list(names: &[String]) -> String {
     }
 }
 
+/// A `--level` value: a finite number in the file's level units.
+pub fn parse_level(s: &str) -> std::result::Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        _ => Err(format!(
+            "'{s}' is not a level; give a number in the file's level units, e.g. 850"
+        )),
+    }
+}
+
 /// Formats a coordinate value without noise (`850`, `0.5`).
 pub(crate) fn fmt_value(v: f64) -> String {
     if v == v.trunc() && v.abs() < 1e15 {

@@ -684,10 +684,23 @@ impl NetcdfReader {
                     levels: format!("{}: {}", dims[i].name, shown.join(", ")),
                 });
             };
+            let matches = |x: &f64| (x - want).abs() <= 1e-6 * want.abs().max(1.0);
+            if vals
+                .as_ref()
+                .is_some_and(|v| v.iter().filter(|x| matches(x)).count() > 1)
+            {
+                return Err(Error::input(
+                    path,
+                    format!(
+                        "--level {}: '{var_name}' has that level more than once in {} ({}); fix the file's level coordinate",
+                        fmt_value(want),
+                        dims[i].name,
+                        shown.join(", ")
+                    ),
+                ));
+            }
             let k = match &vals {
-                Some(v) => v
-                    .iter()
-                    .position(|x| (x - want).abs() <= 1e-6 * want.abs().max(1.0)),
+                Some(v) => v.iter().position(matches),
                 None => None,
             }
             .ok_or_else(|| {
