@@ -631,6 +631,44 @@ fn missing_latitude_value_is_an_input_error_not_a_panic() {
     }
 }
 
+#[test]
+fn text_coordinates_are_named_not_called_corrupt() {
+    let (dir, out) = workdir();
+    let f = dir.path().join("textlat.nc");
+    {
+        let _guard = common::file_lock();
+        let mut nc = netcdf::create(&f).unwrap();
+        nc.add_dimension("time", 2).unwrap();
+        nc.add_dimension("latitude", 5).unwrap();
+        nc.add_dimension("longitude", 6).unwrap();
+        let mut t = nc.add_variable::<f64>("time", &["time"]).unwrap();
+        t.put_attribute("units", "hours since 2000-01-01").unwrap();
+        t.put_values(&[0.0, 6.0], ..).unwrap();
+        let mut lat = nc.add_string_variable("latitude", &["latitude"]).unwrap();
+        for (k, name) in ["a", "b", "c", "d", "e"].iter().enumerate() {
+            lat.put_string(name, [k]).unwrap();
+        }
+        let mut lon = nc.add_variable::<f64>("longitude", &["longitude"]).unwrap();
+        lon.put_attribute("units", "degrees_east").unwrap();
+        lon.put_values(&axis(0.0, 2.5, 6), ..).unwrap();
+        let mut v = nc
+            .add_variable::<f32>("msl", &["time", "latitude", "longitude"])
+            .unwrap();
+        v.put_values(&vec![101_000.0f32; 60], ..).unwrap();
+    }
+    let o = track(&f, "msl", &out, &[]);
+    assert_failed(
+        &o,
+        3,
+        &[
+            "textlat.nc: coordinate 'latitude' is not numeric",
+            "needs numbers",
+        ],
+        dir.path(),
+        &["textlat.nc"],
+    );
+}
+
 fn good_input(dir: &Path) -> PathBuf {
     let f = dir.join("in.nc");
     Field::moving_low(axis(0.0, 6.0, 4)).write(&f);

@@ -378,6 +378,16 @@ fn coordinate<'f>(file: &'f netcdf::File, dim: &str) -> Option<Variable<'f>> {
 }
 
 fn read_axis(path: &Path, var: &Variable<'_>) -> Result<Vec<f64>> {
+    if stored_type(var).is_none() {
+        return Err(Error::input(
+            path,
+            format!(
+                "coordinate '{}' is not numeric (type {:?}); stormtrack needs numbers in its coordinates",
+                var.name(),
+                var.vartype()
+            ),
+        ));
+    }
     var.get_values::<f64, _>(..).map_err(|e| {
         Error::input(
             path,
