@@ -77,7 +77,15 @@ fn one_line(e: &clap::Error) -> String {
         }
         let line = line.strip_prefix("error: ").unwrap_or(line);
         if !msg.is_empty() {
-            msg.push_str(if line.starts_with("tip:") { "; " } else { " " });
+            // Items listed under a line ending in ':' are joined by commas.
+            let sep = if line.starts_with("tip:") {
+                "; "
+            } else if msg.ends_with(':') || line.starts_with('[') {
+                " "
+            } else {
+                ", "
+            };
+            msg.push_str(sep);
         }
         msg.push_str(line);
     }

@@ -53,6 +53,11 @@ impl FromStr for Distance {
                 ))
             }
         };
+        if value.is_nan() {
+            return Err(format!(
+                "'{s}' is not a distance: give a number and a unit, e.g. 500km"
+            ));
+        }
         let km = value * factor;
         if km.is_infinite() {
             return Err(format!(

@@ -912,6 +912,17 @@ fn named_pipes_and_links_are_written_through_not_replaced() {
         .file_type()
         .is_fifo());
     assert_eq!(reader.join().unwrap(), expected);
+    // A link to a descriptor, as /dev/stdout is: the tracks reach the pipe
+    // that is the process's stdout, and the link stays.
+    let stdout_link = dir.path().join("stdout");
+    std::os::unix::fs::symlink("/proc/self/fd/1", &stdout_link).unwrap();
+    let o = track(&input, "msl", &stdout_link, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(o.stdout, expected);
+    assert!(std::fs::symlink_metadata(&stdout_link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
 }
 
 #[test]

@@ -319,7 +319,7 @@ pub(crate) fn check_latitudes(path: &Path, name: &str, lat: &[f64]) -> Result<()
     Ok(())
 }
 
-/// Checks that longitudes are plausible degrees (within -360..720), which
+/// Checks that longitudes are plausible degrees (within ±720), which
 /// also catches coordinates in other units.
 pub(crate) fn check_longitudes(path: &Path, name: &str, lon: &[f64]) -> Result<()> {
     match lon.iter().position(|v| v.abs() > 720.0) {

@@ -226,24 +226,18 @@ fn decoding_of(var: &Variable<'_>, stored: Stored) -> Decoding {
     Decoding::new(stored, pack("scale_factor"), pack("add_offset"), missing)
 }
 
-/// Values that mean "no time" in a time variable: its `_FillValue` and
-/// `missing_value`, and netCDF's default fill for its type (what a step
-/// never written holds).
+/// The value that means "no time" in a time variable: netCDF's default
+/// fill for its type, what a step never written holds. (A `_FillValue`
+/// attribute is not trusted: some files set it to a real time, such as 0.)
 fn time_fill_values(var: &Variable<'_>) -> Vec<f64> {
-    let mut fills = Vec::new();
-    for name in ["_FillValue", "missing_value"] {
-        if let Some(Ok(v)) = var.attribute_value(name) {
-            fills.extend(attr_f64s(&v));
-        }
+    match stored_type(var) {
+        Some(Stored::Float32) => vec![f64::from(9.969_21e36_f32)],
+        Some(Stored::Float64) => vec![9.969_209_968_386_869e36],
+        Some(Stored::Int(2)) => vec![-32_767.0],
+        Some(Stored::Int(4)) => vec![-2_147_483_647.0],
+        Some(Stored::Int(8)) => vec![-9_223_372_036_854_775_806.0],
+        _ => Vec::new(),
     }
-    fills.extend(match stored_type(var) {
-        Some(Stored::Float32) => Some(f64::from(9.969_21e36_f32)),
-        Some(Stored::Float64) => Some(9.969_209_968_386_869e36),
-        Some(Stored::Int(4)) => Some(-2_147_483_647.0),
-        Some(Stored::Int(8)) => Some(-9_223_372_036_854_775_806.0),
-        _ => None,
-    });
-    fills
 }
 
 /// Names of the file's data variables (not coordinates) with their dimensions.

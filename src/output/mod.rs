@@ -192,6 +192,7 @@ pub fn deliver(tracks: &Tracks, writer: &dyn TrackWriter, dest: &Destination) ->
         Destination::File(path) => match target::resolve(path) {
             target::Target::InPlace(p) => write_in_place(&p, |out| writer.write(tracks, out)),
             target::Target::File(p) => write_atomic_path(&p, |tmp| writer.write_path(tracks, tmp)),
+            target::Target::Refused(why) => Err(Error::output(path, why)),
         },
     }
 }
@@ -199,21 +200,21 @@ pub fn deliver(tracks: &Tracks, writer: &dyn TrackWriter, dest: &Destination) ->
 /// Writes to a device or named pipe (`/dev/null`, a FIFO) as it is.
 fn write_in_place(path: &Path, body: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<()> {
     let file = std::fs::OpenOptions::new()
-        .write(true)
+        .append(true)
         .open(path)
         .map_err(|e| io_error(path, &e))?;
     let mut out = BufWriter::with_capacity(1 << 20, file);
-    body(&mut out)
-        .and_then(|()| out.flush())
+    // A pipe's reader that stopped early (`| head`) ends the output there.
+    crate::console::quiet_broken_pipe(body(&mut out).and_then(|()| out.flush()))
         .map_err(|e| io_error(path, &e))
 }
 
 /// Checks early that `path` can be created, so a long run does not fail at the end.
 pub fn check_writable(path: &Path) -> Result<()> {
     let path = match target::resolve(path) {
-        // Opened when written: a named pipe's reader may come later.
-        target::Target::InPlace(_) => return Ok(()),
+        target::Target::InPlace(p) => return check_in_place(&p),
         target::Target::File(p) => p,
+        target::Target::Refused(why) => return Err(Error::output(path, why)),
     };
     let path = path.as_path();
     check_dir(path)?;
@@ -234,6 +235,23 @@ pub fn check_writable(path: &Path) -> Result<()> {
     let probe = create_pending(parent_dir(path), ".stormtrack-check-", "")
         .map_err(|e| io_error(path, &e))?;
     finish_pending(|| drop(probe));
+    Ok(())
+}
+
+/// Checks that a device can be opened for writing. Named pipes and
+/// descriptors are not opened ahead: a pipe's reader may come later.
+fn check_in_place(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let is_device = std::fs::metadata(path).is_ok_and(|m| m.file_type().is_char_device());
+        if is_device {
+            std::fs::OpenOptions::new()
+                .append(true)
+                .open(path)
+                .map_err(|e| io_error(path, &e))?;
+        }
+    }
     Ok(())
 }
 
@@ -361,6 +379,7 @@ pub fn write_atomic(
     let path = match target::resolve(path) {
         target::Target::InPlace(p) => return write_in_place(&p, body),
         target::Target::File(p) => p,
+        target::Target::Refused(why) => return Err(Error::output(path, why)),
     };
     write_atomic_path(&path, |tmp| {
         let file = std::fs::OpenOptions::new()
