@@ -99,7 +99,7 @@ mod tests {
         assert!("NaN km"
             .parse::<Distance>()
             .unwrap_err()
-            .contains("positive"));
+            .contains("not a distance"));
         assert!("-5km".parse::<Distance>().is_err());
         assert!("far".parse::<Distance>().is_err());
     }
