@@ -400,7 +400,12 @@ impl TimeUnits {
         let offset = if whole == value && whole.abs() < 9.0e15 {
             (whole as i64).checked_mul(self.seconds)?
         } else {
-            (value * self.seconds as f64).round() as i64
+            let seconds = (value * self.seconds as f64).round();
+            // `as` would saturate: a time beyond ±2.9e11 years is no time.
+            if seconds.abs() >= 9.2e18 {
+                return None;
+            }
+            seconds as i64
         };
         self.epoch.checked_add(offset)
     }
@@ -422,6 +427,15 @@ mod tests {
         for t in [-5_000_000_000_i64, -86_401, 0, 951_782_400, 4_000_000_000] {
             assert_eq!(c.instant(&c.date(t)).unwrap(), t);
         }
+    }
+
+    #[test]
+    fn times_beyond_the_range_of_instants_are_not_decoded() {
+        let u = TimeUnits::parse("days since 2000-01-01", Calendar::Standard).unwrap();
+        assert_eq!(u.decode(9.2e18), None);
+        assert_eq!(u.decode(1.5e17), None, "1.5e17 days overflow the seconds");
+        assert_eq!(u.decode(-1.0e300), None);
+        assert!(u.decode(0.5).is_some());
     }
 
     #[test]
