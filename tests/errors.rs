@@ -1001,3 +1001,17 @@ fn report_paths_are_checked_before_any_output_and_dash_is_stdout() {
     assert!(report["stats"]["tracks"].as_u64().unwrap() > 0);
     assert!(out.is_file());
 }
+
+#[test]
+fn a_window_wider_than_the_grid_is_a_usage_error_not_zero_centres() {
+    let (dir, out) = workdir();
+    let input = good_input(dir.path());
+    let o = track(&input, "msl", &out, &["--window", "99"]);
+    assert_failed(
+        &o,
+        2,
+        &["--window 99 is larger than the grid of 'msl' (37 x 72 points); give at most 37"],
+        dir.path(),
+        &["in.nc"],
+    );
+}

@@ -25,7 +25,7 @@ use serde::Serialize;
 
 use crate::config::{BackendKind, TrackConfig};
 use crate::detect::Centre;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::io::{self, FieldMeta, FieldReader};
 use crate::tracker::{Linker, Tracker};
 use crate::tracks::{TrackMeta, Tracks};
@@ -214,7 +214,25 @@ pub fn blocks(range: Range<usize>, size: usize) -> impl Iterator<Item = Range<us
 /// it. One file gives its plain reader, several a [`io::series::SeriesReader`]
 /// that reads them as one time series.
 pub fn open_input(cfg: &TrackConfig) -> Result<Box<dyn FieldReader>> {
-    io::series::open(&cfg.inputs, &cfg.request)
+    let reader = io::series::open(&cfg.inputs, &cfg.request)?;
+    let grid = &reader.meta().grid;
+    // A window wider than the grid finds nothing anywhere: say so instead.
+    if cfg.window > grid.rows() || cfg.window > grid.cols() {
+        return Err(Error::Usage(format!(
+            "--window {} is larger than the grid of '{}' ({} x {} points); give at most {}",
+            cfg.window,
+            reader.meta().variable,
+            grid.rows(),
+            grid.cols(),
+            largest_odd(grid.rows().min(grid.cols()))
+        )));
+    }
+    Ok(reader)
+}
+
+/// The largest odd number not above `n` (at least 3).
+fn largest_odd(n: usize) -> usize {
+    if n % 2 == 1 { n } else { n.saturating_sub(1) }.max(3)
 }
 
 /// The track metadata of a field.
