@@ -229,14 +229,14 @@ fn decoding_of(var: &Variable<'_>, stored: Stored) -> Decoding {
 /// The value that means "no time" in a time variable: netCDF's default
 /// fill for its type, what a step never written holds. (A `_FillValue`
 /// attribute is not trusted: some files set it to a real time, such as 0.)
-fn time_fill_values(var: &Variable<'_>) -> Vec<f64> {
-    match stored_type(var) {
-        Some(Stored::Float32) => vec![f64::from(9.969_21e36_f32)],
-        Some(Stored::Float64) => vec![9.969_209_968_386_869e36],
-        Some(Stored::Int(2)) => vec![-32_767.0],
-        Some(Stored::Int(4)) => vec![-2_147_483_647.0],
-        Some(Stored::Int(8)) => vec![-9_223_372_036_854_775_806.0],
-        _ => Vec::new(),
+fn time_fill_value(var: &Variable<'_>) -> Option<f64> {
+    match stored_type(var)? {
+        Stored::Float32 => Some(f64::from(9.969_21e36_f32)),
+        Stored::Float64 => Some(9.969_209_968_386_869e36),
+        Stored::Int(2) => Some(-32_767.0),
+        Stored::Int(4) => Some(-2_147_483_647.0),
+        Stored::Int(8) => Some(-9_223_372_036_854_775_806.0),
+        Stored::Int(_) => None,
     }
 }
 
@@ -762,8 +762,8 @@ impl NetcdfReader {
         let tu = TimeUnits::parse(&units, calendar)
             .map_err(|e| Error::input(path, format!("time variable '{dim}': {e}")))?;
         let raw = read_axis(path, &var)?;
-        let missing = time_fill_values(&var);
-        if let Some(i) = raw.iter().position(|v| missing.contains(v)) {
+        let fill = time_fill_value(&var);
+        if let Some(i) = raw.iter().position(|&v| Some(v) == fill) {
             return Err(Error::input(
                 path,
                 format!(
