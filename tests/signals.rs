@@ -5,6 +5,7 @@
 //! 1 km radius: hundreds of thousands of one-point tracks, so both the
 //! detection and the write phase last long enough to be interrupted.
 
+#[path = "it/common/mod.rs"]
 mod common;
 
 use std::path::Path;

@@ -4,7 +4,7 @@
 //! without a nightly toolchain or libFuzzer. See fuzz/README.md.
 
 #[allow(dead_code)]
-#[path = "../fuzz/src/harness.rs"]
+#[path = "../../fuzz/src/harness.rs"]
 mod harness;
 
 use std::path::Path;

@@ -1,9 +1,8 @@
 //! A time step that is entirely missing (all NaN): the run completes, warns
 //! on stderr naming the step and its time, and the tracks are split around it.
 
-mod common;
-
-use common::{axis, workdir, Field};
+use crate::common;
+use crate::common::{axis, workdir, Field};
 use stormtrack::output::imilast;
 
 #[test]

@@ -11,18 +11,6 @@ use stormtrack::io::{self, FieldReader, VariableRequest};
 use stormtrack::time::{Calendar, DateTime};
 use stormtrack::Error;
 
-/// HDF5 locks files it writes and opens them without close-on-exec: a child
-/// process started while a test thread writes a file inherits the descriptor
-/// and its lock, and the file cannot be opened until the child ends. Writing
-/// files and starting children therefore take turns.
-static WRITE_OR_SPAWN: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn write_or_spawn() -> std::sync::MutexGuard<'static, ()> {
-    WRITE_OR_SPAWN
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
 const NLAT: usize = 9;
 const NLON: usize = 12;
 
@@ -89,7 +77,7 @@ impl Default for Spec<'_> {
 
 /// Writes a float32 NetCDF file following `spec`; level k adds 1000*k to the values.
 fn write_nc(path: &Path, spec: &Spec) {
-    let _turn = write_or_spawn();
+    let _turn = crate::common::file_lock();
     let mut f = if spec.classic {
         netcdf::create_with(path, netcdf::Options::CLASSIC).unwrap()
     } else {
@@ -161,7 +149,7 @@ fn int16_packed_with_double_scale_decodes_to_float64_with_missing_values() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("packed.nc");
     {
-        let _turn = write_or_spawn();
+        let _turn = crate::common::file_lock();
         let mut f = netcdf::create_with(&path, netcdf::Options::CLASSIC).unwrap();
         f.add_dimension("time", 2).unwrap();
         f.add_dimension("latitude", NLAT).unwrap();
@@ -346,7 +334,7 @@ fn day360_calendar_prints_its_own_dates() {
     );
     let out = dir.path().join("tracks.txt");
     {
-        let _turn = write_or_spawn();
+        let _turn = crate::common::file_lock();
         Command::cargo_bin("stormtrack")
             .unwrap()
             .args(["track", "--var", "msl", "-q", "-o"])

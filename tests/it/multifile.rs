@@ -7,7 +7,7 @@ use std::ffi::OsString;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::MutexGuard;
 
 use netcdf::AttributeValue;
 use tempfile::TempDir;
@@ -30,15 +30,10 @@ const BACKENDS: &[&[&str]] = &[
     &["-b", "rayon", "-j", "2"],
 ];
 
-/// Held while this process has a NetCDF file open and while it starts a
-/// child: a child inherits open descriptors, and an inherited HDF5 file lock
-/// would make another run fail to open a file this test has written.
-static HDF5_FILES: Mutex<()> = Mutex::new(());
-
 fn hdf5_guard() -> MutexGuard<'static, ()> {
     // Test threads are not the one netCDF-C initialised HDF5 in.
     stormtrack::io::hdf5_quiet::quiet_hdf5_errors();
-    HDF5_FILES.lock().unwrap_or_else(|e| e.into_inner())
+    crate::common::file_lock()
 }
 
 /// The sample NetCDF file, in memory.

@@ -9,8 +9,7 @@
 //! the direct path does not handle (szip, contiguous, blocks beyond a
 //! variable's own extent) falls back to netCDF, and so do damaged chunks.
 
-mod common;
-
+use crate::common;
 use std::ffi::CString;
 use std::ops::Range;
 use std::path::Path;

@@ -3,11 +3,10 @@
 //! (3 input, 4 output), no panic, and no output or temporary file left behind.
 //! Each test writes its own bad input into a temporary directory.
 
-mod common;
-
+use crate::common;
 use std::path::{Path, PathBuf};
 
-use common::{axis, listing, stderr, track, workdir, Field};
+use crate::common::{axis, listing, stderr, track, workdir, Field};
 
 const GRIB: &str = "data/era5_msl_2025-2026_djf_2.5x2.5.grib";
 
