@@ -238,7 +238,10 @@ fn largest_odd(n: usize) -> usize {
 /// The track metadata of a field.
 pub fn track_meta(cfg: &TrackConfig, meta: &FieldMeta) -> TrackMeta {
     TrackMeta {
-        variable: cfg.request.name.clone(),
+        variable: meta.quantity.map_or_else(
+            || cfg.request.name.clone(),
+            |q| q.canonical_name().to_string(),
+        ),
         units: meta.units.clone(),
         calendar: meta.calendar,
         time_known: meta.time_known,
@@ -466,6 +469,7 @@ mod tests {
             path: "x.nc".into(),
             format: io::FileFormat::Netcdf4,
             variable: "msl".into(),
+            quantity: None,
             long_name: None,
             units: None,
             time_name: None,

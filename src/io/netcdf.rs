@@ -267,10 +267,16 @@ fn find_variable<'f>(file: &'f netcdf::File, path: &Path, requested: &str) -> Re
             return Ok(v);
         }
     }
+    let has_standard_name = |v: &Variable<'_>, wanted: &str| {
+        attr_str(v, "standard_name").is_some_and(|s| s.trim().eq_ignore_ascii_case(wanted.trim()))
+    };
+    if let Some(v) = file.variables().find(|v| has_standard_name(v, requested)) {
+        return Ok(v);
+    }
     let std_names = aliases::standard_names(requested);
     if let Some(v) = file
         .variables()
-        .find(|v| attr_str(v, "standard_name").is_some_and(|s| std_names.contains(&s.trim())))
+        .find(|v| std_names.iter().any(|s| has_standard_name(v, s)))
     {
         return Ok(v);
     }
@@ -628,6 +634,10 @@ impl NetcdfReader {
             path: path.to_path_buf(),
             format,
             variable: var_name.clone(),
+            quantity: attr_str(var, "standard_name")
+                .and_then(|s| aliases::quantity_of_name(&s))
+                .or_else(|| aliases::quantity_of_name(&var_name))
+                .or_else(|| aliases::quantity_of_name(&request.name)),
             long_name: attr_str(var, "long_name"),
             units: attr_str(var, "units"),
             time_name,

@@ -17,3 +17,4 @@ mod missing_frames;
 mod multifile;
 mod netcdf_direct;
 mod track_reference;
+mod variables;

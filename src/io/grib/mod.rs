@@ -127,6 +127,9 @@ impl GribReader {
             path: path.to_path_buf(),
             format: FileFormat::Grib,
             variable: first.short_name.clone(),
+            quantity: aliases::quantity_of_param_id(first.param_id)
+                .or_else(|| aliases::quantity_of_name(&first.short_name))
+                .or_else(|| aliases::quantity_of_name(&request.name)),
             long_name,
             units,
             time_name: Some("validity time".into()),
