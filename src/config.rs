@@ -8,7 +8,7 @@ use crate::detect::{DetectConfig, Mode};
 use crate::error::{Error, Result};
 use crate::io::{FieldMeta, VariableRequest};
 use crate::output::{Destination, OutputFormat, WriteOptions};
-use crate::time::{parse_datetime, DateTime};
+use crate::time::{parse_datetime_precision, DateTime, Period};
 use crate::tracker::Algorithm;
 use crate::units::Distance;
 
@@ -19,16 +19,19 @@ pub enum TimeSelection {
     All,
     /// The first N steps.
     First(usize),
-    /// Steps between two dates, both inclusive; either may be open.
-    Between(Option<DateTime>, Option<DateTime>),
+    /// Steps from a date to the end of a period (`--end 2025-12-31` is the
+    /// whole day), both inclusive; either may be open.
+    Between(Option<DateTime>, Option<Period>),
 }
 
 impl TimeSelection {
     /// From `--num`, `--start` and `--end` (already checked not to mix).
     pub fn from_flags(num: Option<usize>, start: Option<&str>, end: Option<&str>) -> Result<Self> {
-        let parse = |flag: &str, s: Option<&str>| -> Result<Option<DateTime>> {
+        let parse = |flag: &str, s: Option<&str>| -> Result<Option<Period>> {
             s.map(|s| {
-                parse_datetime(s).map_err(|e| Error::Usage(format!("invalid {flag} '{s}': {e}")))
+                parse_datetime_precision(s)
+                    .map(|(start, precision)| Period { start, precision })
+                    .map_err(|e| Error::Usage(format!("invalid {flag} '{s}': {e}")))
             })
             .transpose()
         };
@@ -40,10 +43,13 @@ impl TimeSelection {
             )),
             (None, None, None) => Ok(TimeSelection::All),
             (None, s, e) => {
-                let (s, e) = (parse("--start", s)?, parse("--end", e)?);
+                let (s, e) = (parse("--start", s)?.map(|p| p.start), parse("--end", e)?);
                 if let (Some(a), Some(b)) = (s, e) {
-                    if a > b {
-                        return Err(Error::Usage(format!("--start {a} is after --end {b}")));
+                    if a > b.start && !b.contains(&a) {
+                        return Err(Error::Usage(format!(
+                            "--start {a} is after --end {}",
+                            b.start
+                        )));
                     }
                 }
                 Ok(TimeSelection::Between(s, e))
@@ -80,9 +86,15 @@ impl TimeSelection {
                     None => 0,
                 };
                 let hi = match end {
-                    Some(d) => {
-                        let t = instant("--end", d)?;
-                        meta.times.partition_point(|&x| x <= t)
+                    Some(period) => {
+                        instant("--end", &period.start)?;
+                        let after = period.end_exclusive(meta.calendar).map_err(|e| {
+                            Error::Usage(format!(
+                                "--end: {e} (the file uses the {} calendar)",
+                                meta.calendar
+                            ))
+                        })?;
+                        meta.times.partition_point(|&x| x < after)
                     }
                     None => n,
                 };

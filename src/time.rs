@@ -300,6 +300,79 @@ impl Calendar {
 /// `UTC` or a zero offset. Years may be negative or have fewer than 4 digits
 /// (`1-1-1` as in `days since 1-1-1`).
 pub fn parse_datetime(text: &str) -> Result<DateTime, TimeError> {
+    parse_datetime_precision(text).map(|(dt, _)| dt)
+}
+
+/// The finest field a written date and time gives: `2025-12` is a month,
+/// `2025-12-31` a day, `2025-12-31T18` an hour. The end of a period given to
+/// a precision is the last instant of that period (`--end 2025-12-31` takes
+/// 18Z of that day too).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Precision {
+    Year,
+    Month,
+    Day,
+    Hour,
+    Minute,
+    Second,
+}
+
+/// A written date and time and how much of it was written.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Period {
+    /// Its first instant (unwritten fields are 1 or 0).
+    pub start: DateTime,
+    pub precision: Precision,
+}
+
+impl Period {
+    /// Whether `dt` falls in this period (calendar-free: fields compared).
+    pub fn contains(&self, dt: &DateTime) -> bool {
+        let key = |d: &DateTime| {
+            [
+                d.year,
+                d.month.into(),
+                d.day.into(),
+                d.hour.into(),
+                d.minute.into(),
+                d.second.into(),
+            ]
+        };
+        let n = self.precision as usize + 1;
+        key(dt)[..n] == key(&self.start)[..n]
+    }
+
+    /// The first instant after this period in `calendar`.
+    pub fn end_exclusive(&self, calendar: Calendar) -> Result<Instant, TimeError> {
+        let d = self.start;
+        let first_of = |year: i64, month: u32| DateTime {
+            year,
+            month,
+            day: 1,
+            hour: 0,
+            minute: 0,
+            second: 0,
+        };
+        let seconds = match self.precision {
+            Precision::Year => return calendar.instant(&first_of(d.year + 1, 1)),
+            Precision::Month if d.month >= 12 => {
+                return calendar.instant(&first_of(d.year + 1, 1));
+            }
+            Precision::Month => return calendar.instant(&first_of(d.year, d.month + 1)),
+            Precision::Day => SECONDS_PER_DAY,
+            Precision::Hour => 3600,
+            Precision::Minute => 60,
+            Precision::Second => 1,
+        };
+        let start = calendar.instant(&d)?;
+        start
+            .checked_add(seconds)
+            .ok_or_else(|| TimeError::NoSuchDate(d.to_string(), calendar))
+    }
+}
+
+/// [`parse_datetime`] with the precision the text was written to.
+pub fn parse_datetime_precision(text: &str) -> Result<(DateTime, Precision), TimeError> {
     let bad = || TimeError::BadDate(text.to_string());
     let s = text.trim();
     let s = ["UTC", "Z", "+00:00", "+0000", "+00"]
@@ -317,20 +390,28 @@ pub fn parse_datetime(text: &str) -> Result<DateTime, TimeError> {
     };
     let mut parts = date.split('-');
     let year: i64 = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
-    let month: u32 = parts
-        .next()
-        .map_or(Ok(1), |p| p.parse())
-        .map_err(|_| bad())?;
-    let day: u32 = parts
-        .next()
-        .map_or(Ok(1), |p| p.parse())
-        .map_err(|_| bad())?;
+    let mut precision = Precision::Year;
+    let mut next_field = |finer: Precision| -> Result<u32, TimeError> {
+        match parts.next() {
+            None => Ok(1),
+            Some(p) => {
+                precision = finer;
+                p.parse().map_err(|_| bad())
+            }
+        }
+    };
+    let month = next_field(Precision::Month)?;
+    let day = next_field(Precision::Day)?;
     if parts.next().is_some() {
         return Err(bad());
     }
     let mut hms = [0u32; 3];
     if !time.is_empty() {
         for (i, p) in time.split(':').enumerate() {
+            precision = [Precision::Hour, Precision::Minute, Precision::Second]
+                .get(i)
+                .copied()
+                .unwrap_or(Precision::Second);
             if i >= 3 {
                 return Err(bad());
             }
@@ -342,14 +423,15 @@ pub fn parse_datetime(text: &str) -> Result<DateTime, TimeError> {
             hms[i] = p.parse().map_err(|_| bad())?;
         }
     }
-    Ok(DateTime {
+    let dt = DateTime {
         year: if neg { -year } else { year },
         month,
         day,
         hour: hms[0],
         minute: hms[1],
         second: hms[2],
-    })
+    };
+    Ok((dt, precision))
 }
 
 /// `s` without `suffix`, compared ignoring ASCII case.
@@ -511,6 +593,28 @@ mod tests {
         let full = parse_datetime("2025-12-01 06:30:15.5Z").unwrap();
         assert_eq!((full.hour, full.minute, full.second), (6, 30, 15));
         assert!(parse_datetime("yesterday").is_err());
+    }
+
+    #[test]
+    fn a_period_ends_with_its_last_instant() {
+        let end = |text: &str, cal: Calendar| {
+            let (start, precision) = parse_datetime_precision(text).unwrap();
+            let period = Period { start, precision };
+            cal.date(period.end_exclusive(cal).unwrap() - 1).to_string()
+        };
+        let std = Calendar::Standard;
+        assert_eq!(end("2025-12-31", std), "2025-12-31T23:59:59");
+        assert_eq!(end("2025-12-31T18", std), "2025-12-31T18:59:59");
+        assert_eq!(end("2025-12-31 18:30", std), "2025-12-31T18:30:59");
+        assert_eq!(end("2025-12-31T18:30:05Z", std), "2025-12-31T18:30:05");
+        assert_eq!(end("2026-02", std), "2026-02-28T23:59:59");
+        assert_eq!(end("2025-12", std), "2025-12-31T23:59:59");
+        assert_eq!(end("2025", std), "2025-12-31T23:59:59");
+        assert_eq!(end("2026-02", Calendar::Day360), "2026-02-30T23:59:59");
+        let (start, precision) = parse_datetime_precision("2025-12-31").unwrap();
+        let day = Period { start, precision };
+        assert!(day.contains(&parse_datetime("2025-12-31T18").unwrap()));
+        assert!(!day.contains(&parse_datetime("2026-01-01").unwrap()));
         assert!(parse_datetime("2025-12-01T06:00:00:00").is_err());
     }
 

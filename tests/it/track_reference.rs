@@ -217,6 +217,33 @@ fn start_end_and_num_select_steps() {
         .all(|l| l.contains(" 2025 12 01 ") || l.contains(" 2025 12 02 ")));
 }
 
+/// A date-only `--end` is the whole day, an hour the whole hour, a month
+/// the whole month; a date-only `--start` is its first instant.
+#[test]
+fn an_end_date_takes_the_whole_day_month_or_hour() {
+    let input = root().join("data/era5_msl_2025-2026_djf_2.5x2.5.nc");
+    let args = |start: &str, end: &str| {
+        let (out, stderr) = track(&input, &["--var", "msl", "--start", start, "--end", end]);
+        (String::from_utf8(out).unwrap(), stderr)
+    };
+    let (day, stderr) = args("2025-12-31", "2025-12-31");
+    assert!(stderr.contains("4 steps"), "{stderr}");
+    for hour in ["00", "06", "12", "18"] {
+        assert!(
+            day.contains(&format!("20251231{hour} 2025 12 31 {hour}")),
+            "no {hour}Z"
+        );
+    }
+    assert_eq!(
+        args("2025-12-31T06", "2025-12-31T18").0,
+        args("2025-12-31T06", "2025-12-31").0
+    );
+    let (_, stderr) = args("2025-12-31T18", "2025-12-31");
+    assert!(stderr.contains("1 step"), "{stderr}");
+    let (_, stderr) = args("2026-02", "2026-02");
+    assert!(stderr.contains("112 steps"), "{stderr}");
+}
+
 #[test]
 fn float32_coordinates_reproduce_the_reference_float32_distances() {
     // With float32 latitude/longitude the reference computes the centres'
