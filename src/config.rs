@@ -105,8 +105,9 @@ impl TimeSelection {
             let first = meta.calendar.date(meta.times[0]);
             let last = meta.calendar.date(meta.times[n - 1]);
             return Err(Error::Usage(format!(
-                "no time steps selected: {} covers {first} to {last} ({n} steps); adjust --start/--end",
-                meta.path.display()
+                "no time steps selected: {} covers {first} to {last} ({}); adjust --start/--end",
+                meta.path.display(),
+                crate::console::count(n, "step")
             )));
         }
         Ok(range)

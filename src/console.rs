@@ -35,9 +35,25 @@ pub fn quiet_broken_pipe(result: io::Result<()>) -> io::Result<()> {
     }
 }
 
+/// `1 step`, `2 steps`, `0 tracks`: a count with its noun, plural by `s`.
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_agree_with_their_noun() {
+        assert_eq!(count(1, "step"), "1 step");
+        assert_eq!(count(0, "track"), "0 tracks");
+        assert_eq!(count(28125, "point"), "28125 points");
+    }
 
     #[test]
     fn a_reader_gone_is_not_an_error_but_other_failures_are() {

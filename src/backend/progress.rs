@@ -6,7 +6,7 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 /// A progress bar, or nothing.
 pub struct Progress(Option<ProgressBar>);
@@ -21,13 +21,7 @@ impl Progress {
             Some(steps as u64),
             ProgressDrawTarget::stderr_with_hz(4),
         );
-        bar.set_style(
-            ProgressStyle::with_template(
-                "stormtrack: [{bar:40}] {pos}/{len} steps {per_sec:.0} eta {eta} {msg}",
-            )
-            .expect("valid template")
-            .progress_chars("=> "),
-        );
+        bar.set_style(style());
         bar.enable_steady_tick(Duration::from_millis(500));
         Progress(Some(bar))
     }
@@ -57,8 +51,85 @@ impl Progress {
     }
 }
 
+/// The bar's look: plain text in the terminal's own colours (a colour
+/// chosen here, black or white, vanishes on some terminal background).
+fn style() -> ProgressStyle {
+    ProgressStyle::with_template("stormtrack: [{bar:40}] {pos}/{len} steps {rate} eta {eta} {msg}")
+        .expect("valid template")
+        .with_key(
+            "rate",
+            |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.0}/s", state.per_sec());
+            },
+        )
+        .progress_chars("=> ")
+}
+
 impl Drop for Progress {
     fn drop(&mut self) {
         self.finish();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+    use std::sync::{Arc, Mutex};
+
+    use indicatif::TermLike;
+
+    use super::*;
+
+    /// A terminal that keeps what is drawn on it.
+    #[derive(Debug, Clone, Default)]
+    struct Screen(Arc<Mutex<String>>);
+
+    impl TermLike for Screen {
+        fn width(&self) -> u16 {
+            120
+        }
+        fn move_cursor_up(&self, _: usize) -> io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_down(&self, _: usize) -> io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_right(&self, _: usize) -> io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_left(&self, _: usize) -> io::Result<()> {
+            Ok(())
+        }
+        fn write_line(&self, s: &str) -> io::Result<()> {
+            self.write_str(s)
+        }
+        fn write_str(&self, s: &str) -> io::Result<()> {
+            self.0.lock().unwrap().push_str(s);
+            Ok(())
+        }
+        fn clear_line(&self) -> io::Result<()> {
+            Ok(())
+        }
+        fn flush(&self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_bar_sets_no_colour_and_shows_the_rate() {
+        console::set_colors_enabled(true);
+        console::set_colors_enabled_stderr(true);
+        let screen = Screen::default();
+        let bar = ProgressBar::with_draw_target(
+            Some(100),
+            ProgressDrawTarget::term_like(Box::new(screen.clone())),
+        );
+        bar.set_style(style());
+        bar.inc(40);
+        bar.tick();
+        let drawn = screen.0.lock().unwrap().clone();
+        assert!(drawn.contains("40/100 steps"), "{drawn:?}");
+        assert!(drawn.contains("/s eta"), "{drawn:?}");
+        assert!(!drawn.contains('\x1b'), "escape sequences drawn: {drawn:?}");
     }
 }

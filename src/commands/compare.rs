@@ -136,18 +136,20 @@ pub fn summary(files: &[(&PathBuf, Option<String>); 2], r: &Report) -> String {
     for (i, (path, note)) in files.iter().enumerate() {
         let _ = writeln!(
             s,
-            "{}: {}: {} tracks, {} points{}",
+            "{}: {}: {}, {}{}",
             ["A", "B"][i],
             path.display(),
-            r.tracks[i],
-            r.points[i],
+            crate::console::count(r.tracks[i], "track"),
+            crate::console::count(r.points[i], "point"),
             note.as_ref().map_or(String::new(), |n| format!(" ({n})"))
         );
     }
     let _ = writeln!(
         s,
-        "matched: {} tracks (same times, positions within {} km, values within {})",
-        r.matched, tol.max_distance_km, tol.value_tol
+        "matched: {} (same times, positions within {} km, values within {})",
+        crate::console::count(r.matched, "track"),
+        tol.max_distance_km,
+        tol.value_tol
     );
     let _ = writeln!(
         s,

@@ -80,9 +80,9 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<i32> {
     output::deliver(&tracks, writer.as_ref(), &dest)?;
     if !args.quiet {
         crate::note!(
-            "stormtrack: {} tracks, {} points of '{}' converted from {} ({from}) to {} ({})",
-            tracks.len(),
-            tracks.num_points(),
+            "stormtrack: {}, {} of '{}' converted from {} ({from}) to {} ({})",
+            crate::console::count(tracks.len(), "track"),
+            crate::console::count(tracks.num_points(), "point"),
             tracks.meta.variable,
             args.input.display(),
             dest,

@@ -8,6 +8,7 @@ use clap::Args;
 
 use crate::backend::{self, launcher, RunOutput, RunStats};
 use crate::config::{BackendKind, TimeSelection, TrackConfig};
+use crate::console::count;
 use crate::detect::Mode;
 use crate::error::{exit, Error};
 use crate::interrupt;
@@ -375,16 +376,16 @@ fn more_files(inputs: usize) -> String {
 /// The one-paragraph summary printed on stderr.
 pub fn summary(cfg: &TrackConfig, meta: &FieldMeta, s: &RunStats) -> String {
     format!(
-        "stormtrack: {} steps of '{}' from {}{}: {} centres, {} tracks, {} points\n\
+        "stormtrack: {} of '{}' from {}{}: {}, {}, {}\n\
          stormtrack: read {:.3} s, detect {:.3} s, link {:.3} s, write {:.3} s, total {:.3} s ({})\n\
          stormtrack: tracks written to {}",
-        s.steps,
+        count(s.steps, "step"),
         meta.variable,
         meta.path.display(),
         more_files(cfg.inputs.len()),
-        s.centres,
-        s.tracks,
-        s.points,
+        count(s.centres, "centre"),
+        count(s.tracks, "track"),
+        count(s.points, "point"),
         s.read.as_secs_f64(),
         s.detect.as_secs_f64(),
         s.link.as_secs_f64(),
@@ -401,13 +402,9 @@ fn describe_backend(kind: BackendKind, s: &RunStats) -> String {
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default();
-    let threads = format!(
-        "{} thread{}",
-        s.threads,
-        if s.threads == 1 { "" } else { "s" }
-    );
+    let threads = count(s.threads, "thread");
     if s.ranks > 1 {
-        format!("{name}, {} ranks x {threads}", s.ranks)
+        format!("{name}, {} x {threads}", count(s.ranks, "rank"))
     } else {
         format!("{name}, {threads}")
     }

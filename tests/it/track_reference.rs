@@ -170,7 +170,7 @@ fn single_frame_without_time_axis_is_one_step() {
         &["--var", "msl"],
     );
     let text = String::from_utf8(out).unwrap();
-    assert!(stderr.contains("1 steps"), "{stderr}");
+    assert!(stderr.contains(": 1 step of 'msl'"), "{stderr}");
     // Every track has one point with an unknown time; the positions are the
     // reference's first step.
     let reference = std::fs::read_to_string(root().join(DJF_REF)).unwrap();
@@ -239,7 +239,7 @@ fn an_end_date_takes_the_whole_day_month_or_hour() {
         args("2025-12-31T06", "2025-12-31").0
     );
     let (_, stderr) = args("2025-12-31T18", "2025-12-31");
-    assert!(stderr.contains("1 step"), "{stderr}");
+    assert!(stderr.contains(": 1 step of"), "{stderr}");
     let (_, stderr) = args("2026-02", "2026-02");
     assert!(stderr.contains("112 steps"), "{stderr}");
 }
