@@ -98,11 +98,12 @@ pub fn report(e: &anyhow::Error) -> i32 {
     let code = e
         .downcast_ref::<Error>()
         .map_or(exit::FAILURE, Error::exit_code);
-    let msg = e
-        .chain()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(": ");
+    let msg = one_line_text(
+        &e.chain()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(": "),
+    );
     let prefix = if std::io::stderr().is_terminal() {
         "\x1b[1;31merror\x1b[0m"
     } else {
@@ -110,6 +111,20 @@ pub fn report(e: &anyhow::Error) -> i32 {
     };
     crate::note!("stormtrack: {prefix}: {msg}");
     code
+}
+
+/// `text` with control characters escaped (`\n`, `\t`, `\u{1b}`), so that
+/// a file name holding a newline still gives a one-line message.
+fn one_line_text(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// Turns HDF5's file locking off unless the user chose otherwise.

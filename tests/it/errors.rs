@@ -74,6 +74,23 @@ fn missing_file() {
     );
 }
 
+/// A newline in a file name is escaped: the message stays one line.
+#[test]
+fn a_path_with_a_newline_gives_a_one_line_error() {
+    let (dir, out) = workdir();
+    let input = write(dir.path(), "two\nlines.nc", b"not a climate file");
+    let o = track(&input, "msl", &out, &[]);
+    assert_failed(&o, 3, &["two\\nlines.nc"], dir.path(), &["two\nlines.nc"]);
+    let o = track(&dir.path().join("gone\n.nc"), "msl", &out, &[]);
+    assert_failed(
+        &o,
+        3,
+        &["gone\\n.nc: no such file"],
+        dir.path(),
+        &["two\nlines.nc"],
+    );
+}
+
 #[test]
 fn unreadable_file() {
     use std::os::unix::fs::PermissionsExt;
