@@ -524,7 +524,7 @@ fn curvilinear_netcdf_grid() {
     let f = dir.path().join("curvilinear.nc");
     {
         let _guard = common::file_lock();
-        let mut nc = netcdf::create(&f).unwrap();
+        let mut nc = crate::common::nc::create(&f).unwrap();
         nc.add_dimension("time", 2).unwrap();
         nc.add_dimension("y", 10).unwrap();
         nc.add_dimension("x", 12).unwrap();
@@ -565,7 +565,7 @@ fn rotated_pole_netcdf_grid() {
     let f = dir.path().join("rotated.nc");
     {
         let _guard = common::file_lock();
-        let mut nc = netcdf::create(&f).unwrap();
+        let mut nc = crate::common::nc::create(&f).unwrap();
         nc.add_dimension("time", 2).unwrap();
         nc.add_dimension("rlat", 10).unwrap();
         nc.add_dimension("rlon", 12).unwrap();
@@ -606,7 +606,7 @@ fn missing_latitude_value_is_an_input_error_not_a_panic() {
     let f = dir.path().join("nanlat.nc");
     {
         let _guard = common::file_lock();
-        let mut nc = netcdf::create(&f).unwrap();
+        let mut nc = crate::common::nc::create(&f).unwrap();
         nc.add_dimension("time", 3).unwrap();
         nc.add_dimension("latitude", 10).unwrap();
         nc.add_dimension("longitude", 12).unwrap();
@@ -653,7 +653,7 @@ fn text_coordinates_are_named_not_called_corrupt() {
     let f = dir.path().join("textlat.nc");
     {
         let _guard = common::file_lock();
-        let mut nc = netcdf::create(&f).unwrap();
+        let mut nc = crate::common::nc::create(&f).unwrap();
         nc.add_dimension("time", 2).unwrap();
         nc.add_dimension("latitude", 5).unwrap();
         nc.add_dimension("longitude", 6).unwrap();

@@ -132,7 +132,7 @@ fn netcdf_is_cf_trajectories_holding_the_golden_tracks() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("t.nc");
     track8(&out, &[]);
-    let f = netcdf::open(&out).unwrap();
+    let f = crate::common::nc::open(&out).unwrap();
     assert_eq!(str_attr(f.attribute("Conventions")), "CF-1.11");
     assert_eq!(str_attr(f.attribute("featureType")), "trajectory");
     assert!(str_attr(f.attribute("source")).starts_with("stormtrack "));
@@ -418,7 +418,7 @@ fn non_standard_calendars_need_and_accept_calendar() {
     .unwrap();
     let nc = dir.path().join("c.nc");
     convert(&csv, &nc, &["--calendar", "360_day"]);
-    let f = netcdf::open(&nc).unwrap();
+    let f = crate::common::nc::open(&nc).unwrap();
     assert_eq!(
         str_attr(f.variable("time").unwrap().attribute("calendar")),
         "360_day"

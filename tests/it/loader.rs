@@ -79,9 +79,9 @@ impl Default for Spec<'_> {
 fn write_nc(path: &Path, spec: &Spec) {
     let _turn = crate::common::file_lock();
     let mut f = if spec.classic {
-        netcdf::create_with(path, netcdf::Options::CLASSIC).unwrap()
+        crate::common::nc::create_with(path, netcdf::Options::CLASSIC).unwrap()
     } else {
-        netcdf::create(path).unwrap()
+        crate::common::nc::create(path).unwrap()
     };
     f.add_dimension("time", spec.steps).unwrap();
     f.add_dimension(spec.lat_name, spec.lat.len()).unwrap();
@@ -150,7 +150,7 @@ fn int16_packed_with_double_scale_decodes_to_float64_with_missing_values() {
     let path = dir.path().join("packed.nc");
     {
         let _turn = crate::common::file_lock();
-        let mut f = netcdf::create_with(&path, netcdf::Options::CLASSIC).unwrap();
+        let mut f = crate::common::nc::create_with(&path, netcdf::Options::CLASSIC).unwrap();
         f.add_dimension("time", 2).unwrap();
         f.add_dimension("latitude", NLAT).unwrap();
         f.add_dimension("longitude", NLON).unwrap();

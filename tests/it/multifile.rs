@@ -57,7 +57,7 @@ const KEPT_ATTRS: &[&str] = &[
 impl Source {
     fn load() -> Source {
         let _guard = hdf5_guard();
-        let f = netcdf::open(NC).unwrap();
+        let f = crate::common::nc::open(NC).unwrap();
         let values = |name: &str| f.variable(name).unwrap();
         let attrs = ["latitude", "longitude", "valid_time", "msl"]
             .iter()
@@ -103,7 +103,7 @@ impl Source {
     /// `rows` latitudes, in float32 or (when `f64`) float64.
     fn write(&self, path: &Path, steps: &[usize], piece: Piece) {
         let _guard = hdf5_guard();
-        let mut f = netcdf::create(path).unwrap();
+        let mut f = crate::common::nc::create(path).unwrap();
         let rows = piece.rows.unwrap_or(self.lat.len());
         let cols = self.lon.len();
         f.add_dimension("valid_time", steps.len()).unwrap();

@@ -184,7 +184,7 @@ fn value(t: usize, i: usize, j: usize) -> f64 {
 
 fn write_spec(path: &Path, spec: &Spec) {
     let _guard = common::file_lock();
-    let mut f = netcdf::create_with(path, netcdf::Options::NETCDF4).unwrap();
+    let mut f = crate::common::nc::create_with(path, netcdf::Options::NETCDF4).unwrap();
     if spec.unlimited {
         f.add_unlimited_dimension("time").unwrap();
     } else {

@@ -91,7 +91,7 @@ fn any_cf_standard_name_selects_the_variable_that_carries_it() {
         let _guard = crate::common::file_lock();
         let lat = axis(90.0, -5.0, 37);
         let lon = axis(0.0, 5.0, 72);
-        let mut f = netcdf::create(&path).unwrap();
+        let mut f = crate::common::nc::create(&path).unwrap();
         f.add_dimension("lat", lat.len()).unwrap();
         f.add_dimension("lon", lon.len()).unwrap();
         let mut v = f.add_variable::<f64>("lat", &["lat"]).unwrap();

@@ -95,7 +95,7 @@ impl Field {
         } else {
             netcdf::Options::NETCDF4
         };
-        let mut f = netcdf::create_with(path, options).unwrap();
+        let mut f = nc::create_with(path, options).unwrap();
         let mut dims: Vec<&str> = Vec::new();
         if let Some(times) = &self.times {
             if self.unlimited_time {
@@ -201,4 +201,32 @@ pub fn workdir() -> (tempfile::TempDir, PathBuf) {
 /// Stderr as text.
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The netcdf crate's constructors, with HDF5's error printing off on the
+/// calling test thread first: netCDF-C probes attributes that may be absent
+/// (`_QuantizeBitGroomNumberOfSignificantDigits`), and HDF5 prints a
+/// diagnostic for each on threads that did not turn printing off.
+pub mod nc {
+    use std::path::Path;
+
+    use stormtrack::io::hdf5_quiet::quiet_hdf5_errors;
+
+    pub fn open(path: impl AsRef<Path>) -> netcdf::Result<netcdf::File> {
+        quiet_hdf5_errors();
+        netcdf::open(path)
+    }
+
+    pub fn create(path: impl AsRef<Path>) -> netcdf::Result<netcdf::FileMut> {
+        quiet_hdf5_errors();
+        netcdf::create(path)
+    }
+
+    pub fn create_with(
+        path: impl AsRef<Path>,
+        options: netcdf::Options,
+    ) -> netcdf::Result<netcdf::FileMut> {
+        quiet_hdf5_errors();
+        netcdf::create_with(path, options)
+    }
 }
