@@ -16,5 +16,6 @@ mod loader;
 mod missing_frames;
 mod multifile;
 mod netcdf_direct;
+mod readme;
 mod track_reference;
 mod variables;
