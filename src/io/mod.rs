@@ -171,13 +171,10 @@ pub fn open(path: &Path, request: &VariableRequest) -> Result<Box<dyn FieldReade
 
 /// Recognises the container format from the first bytes of the file.
 pub fn sniff(path: &Path) -> Result<FileFormat> {
+    // Before opening: opening a named pipe blocks until a writer comes.
+    let kind = std::fs::metadata(path).map_err(|e| open_error(path, e))?;
+    check_regular(path, &kind.file_type())?;
     let mut file = File::open(path).map_err(|e| open_error(path, e))?;
-    if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
-        return Err(Error::input(
-            path,
-            "is a directory, not a data file; name a NetCDF or GRIB file",
-        ));
-    }
     let mut head = vec![0u8; 4096];
     let mut n = 0;
     loop {
@@ -205,7 +202,25 @@ pub fn sniff(path: &Path) -> Result<FileFormat> {
         [b'C', b'D', b'F', 1, ..] => Some(FileFormat::NetcdfClassic),
         [b'C', b'D', b'F', 2, ..] => Some(FileFormat::Netcdf64BitOffset),
         [b'C', b'D', b'F', 5, ..] => Some(FileFormat::NetcdfCdf5),
-        [0x89, b'H', b'D', b'F', b'\r', b'\n', 0x1a, b'\n', ..] => Some(FileFormat::Netcdf4),
+        _ if head.starts_with(HDF5_SIGNATURE) => Some(FileFormat::Netcdf4),
+        // Before GRIB: a NetCDF file may well say "GRIB" in an attribute.
+        _ if damaged_signature(head) => {
+            return Err(Error::input(
+                path,
+                format!(
+                    "the file starts with {} where a NetCDF-4/HDF5 file has 89 48 44 46 0d 0a 1a 0a: it looks like NetCDF-4 with a damaged signature (a corrupt or text-mode copy?); re-download or re-copy it",
+                    describe_magic(head)
+                ),
+            ))
+        }
+        [b'C', b'D', b'F', v, ..] => {
+            return Err(Error::input(
+                path,
+                format!(
+                    "the file starts like classic NetCDF ('CDF') but its version byte is {v}, not 1, 2 or 5; it is damaged or not NetCDF: re-download or re-copy it"
+                ),
+            ))
+        }
         _ if head.windows(4).any(|w| w == b"GRIB") => Some(FileFormat::Grib),
         _ => None,
     };
@@ -213,6 +228,53 @@ pub fn sniff(path: &Path) -> Result<FileFormat> {
         path: path.to_path_buf(),
         magic: describe_magic(head),
     })
+}
+
+/// The first 8 bytes of every HDF5 file (so of NetCDF-4).
+const HDF5_SIGNATURE: &[u8; 8] = b"\x89HDF\r\n\x1a\n";
+
+/// Whether `head` starts with the HDF5 signature with one or two bytes
+/// changed, or with its "HDF" core: a damaged NetCDF-4 file rather than
+/// GRIB or an unknown format.
+fn damaged_signature(head: &[u8]) -> bool {
+    let Some(first) = head.get(..8) else {
+        return false;
+    };
+    let changed = first
+        .iter()
+        .zip(HDF5_SIGNATURE)
+        .filter(|(a, b)| a != b)
+        .count();
+    changed <= 2 || first[1..4] == *b"HDF"
+}
+
+/// Refuses anything but a regular file (or a link to one): directories,
+/// named pipes, devices and sockets cannot be read more than once or at
+/// offsets, which every reader does.
+pub fn check_regular(path: &Path, kind: &std::fs::FileType) -> Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    let what = if kind.is_file() {
+        return Ok(());
+    } else if kind.is_dir() {
+        return Err(Error::input(
+            path,
+            "is a directory, not a data file; name a NetCDF or GRIB file",
+        ));
+    } else if kind.is_fifo() {
+        "a named pipe"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    };
+    Err(Error::input(
+        path,
+        format!("is {what}, not a regular file; stormtrack needs a seekable file: copy the data to a file first"),
+    ))
 }
 
 /// Reads a whole (small) file, with the loader's errors for a missing or

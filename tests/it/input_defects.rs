@@ -124,3 +124,69 @@ fn off_values_of_the_reader_switches_track_as_usual() {
         assert!(outputs.iter().all(|o| *o == outputs[0]), "{name}");
     }
 }
+
+// ---- 6. inputs that are not regular files; a damaged HDF5 signature ----
+
+/// Runs `cmd`, killing it after 20 s (a blocked open never returns).
+fn run_bounded(cmd: &mut std::process::Command) -> Output {
+    let mut child = common::spawn(cmd);
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > std::time::Duration::from_secs(20) {
+            child.kill().unwrap();
+            panic!("still running after 20 s: {cmd:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn named_pipes_and_devices_are_refused_at_once() {
+    let (dir, out) = workdir();
+    let fifo = dir.path().join("pipe.nc");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    for (input, what) in [
+        (fifo.as_path(), "is a named pipe, not a regular file"),
+        (
+            Path::new("/dev/null"),
+            "is a character device, not a regular file",
+        ),
+    ] {
+        let o = run_bounded(
+            stormtrack()
+                .arg("track")
+                .arg(input)
+                .args(["--var", "msl", "-q", "-o"])
+                .arg(&out),
+        );
+        assert_failed(&o, 3, &[what, "seekable file"], dir.path(), &["pipe.nc"]);
+        let o = run_bounded(stormtrack().arg("info").arg(input));
+        assert_failed(&o, 3, &[what], dir.path(), &["pipe.nc"]);
+    }
+}
+
+#[test]
+fn a_damaged_hdf5_signature_is_not_called_grib() {
+    let (dir, out) = workdir();
+    // Its header mentions GRIB (in the history attribute).
+    let good = std::fs::read(root().join("data/era5_msl_2025-2026_djf_2.5x2.5.nc")).unwrap();
+    for (at, byte) in [(0, 0x88), (1, b'h'), (4, b'\n'), (7, b'\r')] {
+        let mut bytes = good.clone();
+        bytes[at] = byte;
+        let f = write(dir.path(), "bad.nc", &bytes);
+        let o = track(&f, "msl", &out, &[]);
+        assert_failed(
+            &o,
+            3,
+            &["bad.nc", "NetCDF-4 with a damaged signature", "re-download"],
+            dir.path(),
+            &["bad.nc"],
+        );
+        assert!(!stderr(&o).contains("GRIB"), "{at}: {}", stderr(&o));
+    }
+}
