@@ -382,18 +382,50 @@ pub(crate) fn check_latitudes(path: &Path, name: &str, lat: &[f64]) -> Result<()
 }
 
 /// Checks that longitudes are plausible degrees (within ±720), which
-/// also catches coordinates in other units.
+/// also catches coordinates in other units, and that they run one way
+/// round the circle, strictly, at most once: detection takes neighbouring
+/// columns for neighbouring longitudes. Each step is taken the short way
+/// round, so a grid that crosses the dateline (170..180 then -175..) or is
+/// rolled across the meridian (180..357.5 then 0..177.5) is in order.
 pub(crate) fn check_longitudes(path: &Path, name: &str, lon: &[f64]) -> Result<()> {
-    match lon.iter().position(|v| v.abs() > 720.0) {
-        None => Ok(()),
-        Some(i) => Err(Error::input(
+    if let Some(i) = lon.iter().position(|v| v.abs() > 720.0) {
+        return Err(Error::input(
             path,
             format!(
                 "longitude '{name}' is {} at index {i}, not degrees east; check the coordinate's units or fix the file",
                 lon[i]
             ),
-        )),
+        ));
     }
+    let steps = crate::grid::lon_steps(lon);
+    let increasing = steps.first().is_none_or(|d| *d > 0.0);
+    let ordered = |d: f64| if increasing { d > 0.0 } else { d < 0.0 };
+    if let Some(i) = steps.iter().position(|&d| !ordered(d)) {
+        return Err(Error::input(
+            path,
+            format!(
+                "longitude '{name}' is not strictly {} at index {}: {} follows {}; stormtrack needs a regular longitude axis (sort it, e.g. with cdo or xarray)",
+                if increasing { "increasing" } else { "decreasing" },
+                i + 1,
+                lon[i + 1],
+                lon[i]
+            ),
+        ));
+    }
+    // Within a step of 360 degrees (float32 coordinates round a little).
+    let span: f64 = steps.iter().map(|d| d.abs()).sum();
+    let mean = span / steps.len().max(1) as f64;
+    if span > 360.0 + 1e-3 * mean {
+        return Err(Error::input(
+            path,
+            format!(
+                "longitude '{name}' goes round the circle more than once ({} to {} over {span} degrees); stormtrack needs each longitude once (drop the repeated columns, e.g. with cdo or xarray)",
+                lon[0],
+                lon[lon.len() - 1]
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Checks that times strictly increase; names the first offending index.
@@ -448,6 +480,20 @@ mod tests {
         );
         // Across the dateline in -180..180 is a real regional grid.
         assert!(check_longitudes(p, "lon", &[170.0, 175.0, 180.0, -175.0]).is_ok());
+        assert!(check_longitudes(p, "lon", &[-180.0, -90.0, 0.0, 90.0]).is_ok());
+        assert!(check_longitudes(p, "lon", &[357.5, 0.0, 2.5]).is_ok());
+        assert!(check_longitudes(p, "lon", &[10.0, 5.0, 0.0, 355.0]).is_ok());
+        let back = err(check_longitudes(p, "lon", &[0.0, 2.5, 5.0, 3.0]));
+        assert!(
+            back.contains("longitude 'lon' is not strictly increasing at index 3: 3 follows 5"),
+            "{back}"
+        );
+        let twice = err(check_longitudes(
+            p,
+            "lon",
+            &[0.0, 90.0, 180.0, 270.0, 0.0, 90.0],
+        ));
+        assert!(twice.contains("more than once"), "{twice}");
         let far = err(check_longitudes(p, "lon", &[0.0, 1.0e6]));
         assert!(
             far.contains("'lon' is 1000000 at index 1, not degrees east"),

@@ -190,3 +190,53 @@ fn a_damaged_hdf5_signature_is_not_called_grib() {
         assert!(!stderr(&o).contains("GRIB"), "{at}: {}", stderr(&o));
     }
 }
+
+// ---- 5. longitudes out of order --------------------------------------
+
+#[test]
+fn longitudes_out_of_order_are_an_input_error() {
+    let (dir, out) = workdir();
+    let f = dir.path().join("lon.nc");
+    let mut field = Field::moving_low(vec![0.0, 6.0]);
+    field.lon.swap(10, 11); // ... 45, 55, 50, 60 ...
+    field.write(&f);
+    let o = track(&f, "msl", &out, &[]);
+    assert_failed(
+        &o,
+        3,
+        &[
+            "lon.nc",
+            "longitude 'longitude' is not strictly increasing at index 11: 50 follows 55",
+            "sort it",
+        ],
+        dir.path(),
+        &["lon.nc"],
+    );
+}
+
+#[test]
+fn longitudes_rolled_across_the_meridian_still_track() {
+    let dir = tempfile::tempdir().unwrap();
+    let (plain, rolled) = (dir.path().join("plain.nc"), dir.path().join("rolled.nc"));
+    let field = Field::moving_low(vec![0.0, 6.0, 12.0]);
+    field.write(&plain);
+    // The same field with its columns rolled to start at 180E.
+    let mut r = Field::moving_low(vec![0.0, 6.0, 12.0]);
+    let cols = r.lon.len();
+    r.lon.rotate_left(cols / 2);
+    for row in r.values.chunks_mut(cols) {
+        row.rotate_left(cols / 2);
+    }
+    r.write(&rolled);
+    for f in [&plain, &rolled] {
+        let out = dir.path().join("out.txt");
+        let o = track(f, "msl", &out, &[]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let info = common::run(stormtrack().arg("info").arg(f));
+        assert!(
+            String::from_utf8_lossy(&info.stdout).contains("global"),
+            "{}",
+            String::from_utf8_lossy(&info.stdout)
+        );
+    }
+}
