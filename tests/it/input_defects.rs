@@ -240,3 +240,126 @@ fn longitudes_rolled_across_the_meridian_still_track() {
         );
     }
 }
+
+// ---- 4. packing attributes of the wrong type --------------------------
+
+/// A NetCDF-4 int16 `msl` packed as `count * 1 + 100000` (a low of -3000
+/// counts), with `attrs` setting its scale_factor and add_offset.
+fn packed_file(path: &Path, attrs: impl Fn(&mut netcdf::VariableMut<'_>)) {
+    let field = Field::moving_low(vec![0.0, 6.0, 12.0]);
+    let _guard = common::file_lock();
+    let mut f = netcdf::create(path).unwrap();
+    f.add_dimension("time", 3).unwrap();
+    f.add_dimension("latitude", field.lat.len()).unwrap();
+    f.add_dimension("longitude", field.lon.len()).unwrap();
+    let mut t = f.add_variable::<f64>("time", &["time"]).unwrap();
+    t.put_attribute("units", "hours since 2000-01-01").unwrap();
+    t.put_values(&[0.0, 6.0, 12.0], ..).unwrap();
+    let mut la = f.add_variable::<f64>("latitude", &["latitude"]).unwrap();
+    la.put_attribute("units", "degrees_north").unwrap();
+    la.put_values(&field.lat, ..).unwrap();
+    let mut lo = f.add_variable::<f64>("longitude", &["longitude"]).unwrap();
+    lo.put_attribute("units", "degrees_east").unwrap();
+    lo.put_values(&field.lon, ..).unwrap();
+    let mut v = f
+        .add_variable::<i16>("msl", &["time", "latitude", "longitude"])
+        .unwrap();
+    v.put_attribute("units", "Pa").unwrap();
+    attrs(&mut v);
+    let counts: Vec<i16> = field
+        .values
+        .iter()
+        .map(|x| (f64::from(*x) - 101_000.0).round() as i16)
+        .collect();
+    v.put_values(&counts, ..).unwrap();
+}
+
+#[test]
+fn a_numeric_string_scale_factor_is_decoded_and_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let (good, text) = (dir.path().join("good.nc"), dir.path().join("text.nc"));
+    packed_file(&good, |v| {
+        v.put_attribute("scale_factor", 1.0f64).unwrap();
+        v.put_attribute("add_offset", 101_000.0f64).unwrap();
+    });
+    packed_file(&text, |v| {
+        v.put_attribute("scale_factor", "1.0").unwrap();
+        v.put_attribute("add_offset", " 101000 ").unwrap();
+    });
+    let mut outputs = Vec::new();
+    for f in [&good, &text] {
+        let out = dir.path().join("out.txt");
+        let o = track(f, "msl", &out, &[]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        outputs.push(std::fs::read_to_string(&out).unwrap());
+        let info = common::run(stormtrack().arg("info").arg(f).args(["--var", "msl"]));
+        let text = String::from_utf8_lossy(&info.stdout).into_owned();
+        assert!(!text.contains("not packed"), "{text}");
+        assert!(
+            text.contains("packed as int16 * 1 (float64) + 101000"),
+            "{text}"
+        );
+    }
+    assert_eq!(outputs[0], outputs[1]);
+    // Pressures of about 98000 Pa, not raw counts of about -3000.
+    assert!(outputs[0].contains("980"), "{}", outputs[0]);
+}
+
+#[test]
+fn packing_attributes_that_are_not_one_number_are_refused() {
+    type Attrs = fn(&mut netcdf::VariableMut<'_>);
+    let cases: [(&str, Attrs, &str); 4] = [
+        (
+            "scale_factor",
+            |v| {
+                v.put_attribute("scale_factor", vec![0.1f32, 0.2]).unwrap();
+            },
+            "an array of 2 values, not one number",
+        ),
+        (
+            "add_offset",
+            |v| {
+                v.put_attribute("add_offset", vec![1.0f64, 2.0, 3.0])
+                    .unwrap();
+            },
+            "an array of 3 values",
+        ),
+        (
+            "scale_factor",
+            |v| {
+                v.put_attribute("scale_factor", "ten").unwrap();
+            },
+            "the text \"ten\", not a number",
+        ),
+        (
+            "_FillValue",
+            |v| {
+                v.put_attribute("missing_value", "n/a").unwrap();
+            },
+            "not a number",
+        ),
+    ];
+    for (name, attrs, what) in cases {
+        let (dir, out) = workdir();
+        let f = dir.path().join("bad.nc");
+        packed_file(&f, attrs);
+        let o = track(&f, "msl", &out, &[]);
+        let name = if name == "_FillValue" {
+            "missing_value"
+        } else {
+            name
+        };
+        assert_failed(
+            &o,
+            3,
+            &[
+                "bad.nc",
+                &format!("attribute '{name}' of variable 'msl'"),
+                what,
+                "fix the attribute",
+            ],
+            dir.path(),
+            &["bad.nc"],
+        );
+    }
+}
