@@ -10,7 +10,7 @@
 pub mod aliases;
 pub mod cf;
 pub mod chunk_stream;
-mod classic;
+pub mod classic;
 mod granule_pool;
 pub mod grib;
 mod grib_log;

@@ -363,3 +363,153 @@ fn packing_attributes_that_are_not_one_number_are_refused() {
         );
     }
 }
+
+// ---- 2. inconsistent classic headers ---------------------------------
+
+/// The CDF-2 header of the issue: nvars 0x2a000004 and a name byte 0xf8
+/// made libnetcdf segfault.
+#[test]
+fn a_fuzzed_cdf2_header_is_refused_not_a_segfault() {
+    let (dir, out) = workdir();
+    let f = dir.path().join("cdf2.nc");
+    Field {
+        classic: true,
+        ..Field::moving_low(vec![0.0, 6.0])
+    }
+    .write(&f);
+    // Rewrite as 64-bit offset with ncks-free means: netCDF itself.
+    let cdf2 = dir.path().join("bad.nc");
+    {
+        let _guard = common::file_lock();
+        let src = netcdf::open(&f).unwrap();
+        let mut dst = netcdf::create_with(&cdf2, netcdf::Options::_64BIT_OFFSET).unwrap();
+        for d in src.dimensions() {
+            dst.add_dimension(&d.name(), d.len()).unwrap();
+        }
+        for v in src.variables() {
+            let dims: Vec<String> = v.dimensions().iter().map(|d| d.name()).collect();
+            let dims: Vec<&str> = dims.iter().map(String::as_str).collect();
+            dst.add_variable::<f64>(&v.name(), &dims).unwrap();
+        }
+    }
+    std::fs::remove_file(&f).unwrap();
+    let mut bytes = std::fs::read(&cdf2).unwrap();
+    assert_eq!(&bytes[..4], b"CDF\x02");
+    // The variable list follows the dimensions: find its tag (0x0B).
+    let tag = bytes.windows(4).position(|w| w == [0, 0, 0, 0x0b]).unwrap();
+    bytes[tag + 4] = 0x2a; // nvars 0x2a00000N
+    bytes[tag + 12] = 0xf8; // first byte of the first variable's name
+    std::fs::write(&cdf2, &bytes).unwrap();
+    for cmd in ["track", "info"] {
+        let o = if cmd == "track" {
+            track(&cdf2, "msl", &out, &[])
+        } else {
+            common::run(stormtrack().arg("info").arg(&cdf2))
+        };
+        assert_failed(
+            &o,
+            3,
+            &[
+                "bad.nc",
+                "classic NetCDF header is corrupt",
+                "variables",
+                "re-download",
+            ],
+            dir.path(),
+            &["bad.nc"],
+        );
+    }
+}
+
+/// A small deterministic generator (xorshift64*).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// Mutates `iterations` copies of real classic files' headers (a few bytes
+/// each, favouring counts, lengths and types) and runs `stormtrack info` on
+/// each: it must succeed or fail with one input error, never crash.
+fn mutate_classic_headers(seed: u64, iterations: usize) {
+    let sources = [
+        "data/era5_msl_2025120100_2.5x2.5.nc",
+        "tests/data/oracle/msl_packed_nc3.nc",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = Rng(seed);
+    for (k, src) in sources.iter().enumerate() {
+        let good = std::fs::read(root().join(src)).unwrap();
+        // The header ends where the first variable's data begins; mutate
+        // the first 1 KiB, which holds all of it in these files.
+        let head = good.len().min(1024);
+        for i in 0..iterations / sources.len() {
+            let mut bytes = good.clone();
+            for _ in 0..1 + rng.below(3) {
+                let at = rng.below(head);
+                bytes[at] = match rng.below(4) {
+                    0 => rng.next() as u8,
+                    1 => 0xff,
+                    2 => 0,
+                    _ => bytes[at] ^ (1 << rng.below(8)),
+                };
+            }
+            let f = dir.path().join(format!("m{k}_{i}.nc"));
+            std::fs::write(&f, &bytes).unwrap();
+            let o = common::run(stormtrack().arg("info").arg(&f));
+            let code = o.status.code();
+            let err = stderr(&o);
+            // KNOWN, NOT YET FIXED (issue 13, item 1): the netcdf crate
+            // panics on a name that is not UTF-8. Tolerated here only so
+            // that this test guards the header validation; remove this
+            // once names are listed through netcdf-sys.
+            if code == Some(101)
+                && (err.contains("name contained invalid sequence")
+                    || err.contains("did not have a valid name"))
+            {
+                continue;
+            }
+            assert!(
+                matches!(code, Some(0 | 3)) && !err.contains("panicked"),
+                "{src} mutation {i} (seed {seed}): {:?} {err}; kept at {}",
+                o.status,
+                {
+                    let keep =
+                        std::env::temp_dir().join(format!("classic_crash_{seed}_{k}_{i}.nc"));
+                    std::fs::write(&keep, &bytes).unwrap();
+                    keep.display().to_string()
+                }
+            );
+            if code == Some(3) {
+                assert_eq!(err.lines().count(), 1, "{src} mutation {i}: {err}");
+            }
+            std::fs::remove_file(&f).unwrap();
+        }
+    }
+}
+
+#[test]
+fn mutated_classic_headers_never_crash() {
+    mutate_classic_headers(0x5eed_2026, 200);
+}
+
+/// The long run (thousands of mutations): `cargo test --release --test it
+/// input_defects::long_classic_mutation -- --ignored`.
+#[test]
+#[ignore]
+fn long_classic_mutation() {
+    let seed = std::env::var("SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
+    mutate_classic_headers(seed, 4000);
+}
