@@ -54,6 +54,9 @@ pub fn main() -> i32 {
         }
         Err(e) => return report(&anyhow::Error::from(Error::Usage(one_line(&e)))),
     };
+    if let Err(e) = crate::env_switch::check_all() {
+        return report(&anyhow::Error::from(e));
+    }
     let result = match cli.command {
         Command::Track(args) => commands::track::run(args),
         Command::Convert(args) => commands::convert::run(args),

@@ -69,19 +69,27 @@ fn mean_step(axis: &[f64]) -> f64 {
     ((axis[axis.len() - 1] - axis[0]) / (axis.len() - 1) as f64).abs()
 }
 
+/// Steps between neighbouring longitudes, each taken the short way round
+/// the circle (in -180..180), so that a grid rolled across the meridian or
+/// the dateline (180..357.5 then 0..177.5) steps evenly.
+pub(crate) fn lon_steps(lon: &[f64]) -> Vec<f64> {
+    lon.windows(2)
+        .map(|w| (w[1] - w[0] + 180.0).rem_euclid(360.0) - 180.0)
+        .collect()
+}
+
 /// Evenly spaced longitudes whose `n * step` is 360° (within 0.1% of a step).
 fn covers_circle(lon: &[f64]) -> bool {
     let n = lon.len();
     if n < 3 {
         return false;
     }
-    let step = (lon[n - 1] - lon[0]) / (n - 1) as f64;
+    let steps = lon_steps(lon);
+    let step = steps.iter().sum::<f64>() / (n - 1) as f64;
     if step == 0.0 || !step.is_finite() {
         return false;
     }
-    let even = lon
-        .windows(2)
-        .all(|w| ((w[1] - w[0]) - step).abs() <= 1e-3 * step.abs());
+    let even = steps.iter().all(|d| (d - step).abs() <= 1e-3 * step.abs());
     even && ((n as f64) * step.abs() - 360.0).abs() <= 1e-3 * step.abs()
 }
 
@@ -99,6 +107,9 @@ mod tests {
         assert!(Grid::new(axis(-90.0, 0.25, 721), axis(-180.0, 0.25, 1440)).global);
         assert!(!Grid::new(axis(70.0, -2.5, 21), axis(280.0, 2.5, 32)).global);
         assert!(!Grid::new(axis(70.0, -2.5, 21), axis(0.0, 2.5, 143)).global);
+        // Rolled across the meridian: still the whole circle, in order.
+        let rolled: Vec<f64> = axis(180.0, 2.5, 144).iter().map(|l| l % 360.0).collect();
+        assert!(Grid::new(axis(90.0, -2.5, 73), rolled).global);
     }
 
     #[test]

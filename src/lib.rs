@@ -12,6 +12,7 @@ pub mod compare;
 pub mod config;
 pub mod console;
 pub mod detect;
+pub mod env_switch;
 pub mod error;
 pub mod field;
 pub mod grid;

@@ -72,12 +72,6 @@ impl<R: Read> Header<R> {
         Ok(())
     }
 
-    /// Skips a name (length, then characters padded to 4 bytes).
-    fn skip_name(&mut self) -> std::io::Result<()> {
-        let n = self.non_neg()?;
-        self.skip(padded(n))
-    }
-
     /// Reads a list tag and its element count (0 for an absent list).
     fn list(&mut self, tag: u32) -> std::io::Result<u64> {
         let t = self.u32()?;
@@ -86,16 +80,6 @@ impl<R: Read> Header<R> {
             return Err(std::io::ErrorKind::InvalidData.into());
         }
         Ok(n)
-    }
-
-    fn skip_attributes(&mut self) -> std::io::Result<()> {
-        for _ in 0..self.list(NC_ATTRIBUTE)? {
-            self.skip_name()?;
-            let size = type_size(self.u32()?)?;
-            let n = self.non_neg()?;
-            self.skip(padded(n.saturating_mul(size)))?;
-        }
-        Ok(())
     }
 }
 
@@ -121,10 +105,83 @@ struct VarLayout {
     record: bool,
 }
 
-/// Bytes the header says the file must have, or None if the header cannot
-/// be parsed here (libnetcdf then has the last word).
-fn required_size(r: impl Read) -> std::io::Result<Option<u64>> {
-    let mut h = Header { r, version: 0 };
+/// An inconsistency of the header, in words.
+type Problem = String;
+
+fn invalid(what: impl Into<String>) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, what.into())
+}
+
+/// libnetcdf's limits (netcdf.h), beyond which it refuses or misbehaves.
+const NC_MAX_NAME: u64 = 256;
+const NC_MAX_VAR_DIMS: u64 = 1024;
+
+impl<R: Read> Header<R> {
+    /// A count of `what`, each element at least `min_bytes` long, that
+    /// must fit in the `left` bytes of the file after it.
+    fn count(&mut self, tag: u32, what: &str, min_bytes: u64, left: u64) -> std::io::Result<u64> {
+        let n = self.list(tag).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::InvalidData {
+                invalid(format!("the {what} list has a bad tag"))
+            } else {
+                e
+            }
+        })?;
+        if n.saturating_mul(min_bytes) > left {
+            return Err(invalid(format!(
+                "it declares {n} {what}s, more than the file's {left} bytes can hold"
+            )));
+        }
+        Ok(n)
+    }
+
+    /// Checks a name's length and skips it.
+    fn name(&mut self, what: &str) -> std::io::Result<()> {
+        let n = self.non_neg()?;
+        if n == 0 || n > NC_MAX_NAME {
+            return Err(invalid(format!(
+                "a {what} name is {n} bytes long (1 to {NC_MAX_NAME} allowed)"
+            )));
+        }
+        self.skip(padded(n))
+    }
+
+    fn nc_type(&mut self) -> std::io::Result<u64> {
+        let t = self.u32()?;
+        let max = if self.version == 5 { 11 } else { 6 };
+        if t == 0 || t > max {
+            return Err(invalid(format!(
+                "an nc_type is {t}, not 1 to {max} of this format"
+            )));
+        }
+        type_size(t)
+    }
+
+    fn attributes(&mut self, size: u64) -> std::io::Result<()> {
+        for _ in 0..self.count(NC_ATTRIBUTE, "attribute", 12, size)? {
+            self.name("attribute")?;
+            let esize = self.nc_type()?;
+            let n = self.non_neg()?;
+            let bytes = n.saturating_mul(esize);
+            if bytes > size {
+                return Err(invalid(format!(
+                    "an attribute has {n} values, more than the file's {size} bytes"
+                )));
+            }
+            self.skip(padded(bytes))?;
+        }
+        Ok(())
+    }
+}
+
+/// Bytes the header says the file must have, or None if the file is not
+/// classic NetCDF. A header that does not hold together is InvalidData
+/// with the reason: libnetcdf trusts such headers and may crash on them.
+fn required_size(r: impl Read, size: u64) -> std::io::Result<Option<u64>> {
+    let mut h = Header {
+        r: CountingReader { r, pos: 0 },
+        version: 0,
+    };
     let magic = h.bytes(4)?;
     if &magic[..3] != b"CDF" || ![1, 2, 5].contains(&magic[3]) {
         return Ok(None);
@@ -132,28 +189,49 @@ fn required_size(r: impl Read) -> std::io::Result<Option<u64>> {
     h.version = magic[3];
     let numrecs = h.non_neg()?;
     let mut dims = Vec::new();
-    for _ in 0..h.list(NC_DIMENSION)? {
-        h.skip_name()?;
-        dims.push(h.non_neg()?);
+    let mut unlimited = None;
+    for i in 0..h.count(NC_DIMENSION, "dimension", 8, size)? {
+        h.name("dimension")?;
+        let len = h.non_neg()?;
+        if len == 0 {
+            if unlimited.is_some() {
+                return Err(invalid("it has more than one unlimited dimension"));
+            }
+            unlimited = Some(i);
+        }
+        dims.push(len);
     }
-    h.skip_attributes()?;
+    h.attributes(size)?;
     let mut vars = Vec::new();
-    for _ in 0..h.list(NC_VARIABLE)? {
-        h.skip_name()?;
+    for _ in 0..h.count(NC_VARIABLE, "variable", 24, size)? {
+        h.name("variable")?;
         let rank = h.non_neg()?;
+        if rank > NC_MAX_VAR_DIMS || rank.saturating_mul(4) > size {
+            return Err(invalid(format!("a variable has {rank} dimensions")));
+        }
         let mut ids = Vec::new();
         for _ in 0..rank {
             ids.push(h.non_neg()?);
         }
-        h.skip_attributes()?;
-        let size = type_size(h.u32()?)?;
+        h.attributes(size)?;
+        let esize = h.nc_type()?;
         let _vsize = h.non_neg()?;
         let begin = h.offset()?;
-        let lens: Vec<u64> = ids
-            .iter()
-            .map(|&i| dims.get(i as usize).copied())
-            .collect::<Option<_>>()
-            .ok_or(std::io::ErrorKind::InvalidData)?;
+        let mut lens = Vec::new();
+        for (k, &id) in ids.iter().enumerate() {
+            let len = *dims.get(id as usize).ok_or_else(|| {
+                invalid(format!(
+                    "a variable uses dimension id {id} of {}",
+                    dims.len()
+                ))
+            })?;
+            if len == 0 && k > 0 {
+                return Err(invalid(
+                    "a variable has the unlimited dimension other than first",
+                ));
+            }
+            lens.push(len);
+        }
         let record = lens.first() == Some(&0);
         let count = lens
             .iter()
@@ -161,9 +239,19 @@ fn required_size(r: impl Read) -> std::io::Result<Option<u64>> {
             .fold(1u64, |a, &l| a.saturating_mul(l));
         vars.push(VarLayout {
             begin,
-            bytes: count.saturating_mul(size),
+            bytes: count.saturating_mul(esize),
             record,
         });
+    }
+    let header_end = h.r.pos;
+    if let Some(v) = vars.iter().find(|v| v.begin < header_end) {
+        return Err(invalid(format!(
+            "a variable begins at byte {}, inside the {header_end}-byte header",
+            v.begin
+        )));
+    }
+    if h.version == 1 && vars.iter().any(|v| v.bytes > u64::from(u32::MAX)) {
+        return Err(invalid("a variable is larger than CDF-1 allows"));
     }
     let records: Vec<&VarLayout> = vars.iter().filter(|v| v.record).collect();
     // One record variable is stored without padding; several are padded to 4.
@@ -186,7 +274,24 @@ fn required_size(r: impl Read) -> std::io::Result<Option<u64>> {
     Ok(Some(end))
 }
 
-/// Fails if the classic file at `path` is shorter than its header requires.
+/// Counts the bytes read, for the header's length.
+struct CountingReader<R> {
+    r: R,
+    pos: u64,
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.r.read(buf)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+/// Fails if the classic file at `path` is shorter than its header requires,
+/// or if its header does not hold together (counts, names, types, dimension
+/// ids or offsets that the file cannot have): libnetcdf believes the header
+/// and reads past its buffers, or crashes, on such files.
 pub fn check_size(path: &Path) -> Result<()> {
     let file = File::open(path).map_err(|e| Error::Unreadable {
         path: path.to_path_buf(),
@@ -201,14 +306,32 @@ pub fn check_size(path: &Path) -> Result<()> {
             ),
         )
     };
-    match required_size(BufReader::new(file)) {
+    match required_size(BufReader::new(file), actual) {
         Ok(Some(needed)) if needed > actual => Err(truncated(needed.to_string())),
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
             Err(truncated("more (it ends inside the header)".into()))
         }
-        // A header this parser does not follow: leave the verdict to libnetcdf.
-        Err(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => Err(Error::input(
+            path,
+            format!("the classic NetCDF header is corrupt: {e}; re-download or re-copy the file"),
+        )),
+        Err(e) => Err(Error::Unreadable {
+            path: path.to_path_buf(),
+            source: e,
+        }),
+    }
+}
+
+/// Whether `bytes` (a whole classic file) passes [`check_size`], for the
+/// fuzz target: Err with the message when refused.
+pub fn validate(bytes: &[u8]) -> std::result::Result<(), Problem> {
+    match required_size(bytes, bytes.len() as u64) {
+        Ok(Some(needed)) if needed > bytes.len() as u64 => {
+            Err(format!("truncated: needs {needed}"))
+        }
+        Ok(_) => Ok(()),
+        Err(e) => Err(e.to_string()),
     }
 }
 
@@ -217,7 +340,12 @@ mod tests {
     use super::*;
 
     fn required(path: &str) -> u64 {
-        required_size(File::open(path).unwrap()).unwrap().unwrap()
+        required_size(
+            File::open(path).unwrap(),
+            std::fs::metadata(path).unwrap().len(),
+        )
+        .unwrap()
+        .unwrap()
     }
 
     #[test]

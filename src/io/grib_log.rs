@@ -47,7 +47,7 @@ unsafe extern "C" fn record(
 pub fn install() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        if std::env::var_os("STORMTRACK_ECCODES_LOG").is_some() {
+        if crate::env_switch::on(crate::env_switch::ECCODES_LOG) {
             return;
         }
         // SAFETY: the default context is a process-wide singleton that lives

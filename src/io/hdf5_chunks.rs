@@ -92,14 +92,11 @@ pub const ROW_CACHE_BYTES: usize = 2 << 30;
 
 /// Environment switch: `STORMTRACK_NETCDF_DIRECT=0` reads everything through
 /// netCDF (troubleshooting).
-pub const ENV_SWITCH: &str = "STORMTRACK_NETCDF_DIRECT";
+pub const ENV_SWITCH: &str = crate::env_switch::NETCDF_DIRECT;
 
 /// Whether the direct path is allowed by the environment.
 pub fn enabled_by_env() -> bool {
-    !matches!(
-        std::env::var(ENV_SWITCH).as_deref().map(str::trim),
-        Ok("0" | "false" | "FALSE" | "no" | "off")
-    )
+    crate::env_switch::on(ENV_SWITCH)
 }
 
 /// The stored element type, as netCDF declares it.

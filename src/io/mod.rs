@@ -10,7 +10,7 @@
 pub mod aliases;
 pub mod cf;
 pub mod chunk_stream;
-mod classic;
+pub mod classic;
 mod granule_pool;
 pub mod grib;
 mod grib_log;
@@ -174,13 +174,10 @@ pub fn open(path: &Path, request: &VariableRequest) -> Result<Box<dyn FieldReade
 
 /// Recognises the container format from the first bytes of the file.
 pub fn sniff(path: &Path) -> Result<FileFormat> {
+    // Before opening: opening a named pipe blocks until a writer comes.
+    let kind = std::fs::metadata(path).map_err(|e| open_error(path, e))?;
+    check_regular(path, &kind.file_type())?;
     let mut file = File::open(path).map_err(|e| open_error(path, e))?;
-    if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
-        return Err(Error::input(
-            path,
-            "is a directory, not a data file; name a NetCDF or GRIB file",
-        ));
-    }
     let mut head = vec![0u8; 4096];
     let mut n = 0;
     loop {
@@ -208,7 +205,25 @@ pub fn sniff(path: &Path) -> Result<FileFormat> {
         [b'C', b'D', b'F', 1, ..] => Some(FileFormat::NetcdfClassic),
         [b'C', b'D', b'F', 2, ..] => Some(FileFormat::Netcdf64BitOffset),
         [b'C', b'D', b'F', 5, ..] => Some(FileFormat::NetcdfCdf5),
-        [0x89, b'H', b'D', b'F', b'\r', b'\n', 0x1a, b'\n', ..] => Some(FileFormat::Netcdf4),
+        _ if head.starts_with(HDF5_SIGNATURE) => Some(FileFormat::Netcdf4),
+        // Before GRIB: a NetCDF file may well say "GRIB" in an attribute.
+        _ if damaged_signature(head) => {
+            return Err(Error::input(
+                path,
+                format!(
+                    "the file starts with {} where a NetCDF-4/HDF5 file has 89 48 44 46 0d 0a 1a 0a: it looks like NetCDF-4 with a damaged signature (a corrupt or text-mode copy?); re-download or re-copy it",
+                    describe_magic(head)
+                ),
+            ))
+        }
+        [b'C', b'D', b'F', v, ..] => {
+            return Err(Error::input(
+                path,
+                format!(
+                    "the file starts like classic NetCDF ('CDF') but its version byte is {v}, not 1, 2 or 5; it is damaged or not NetCDF: re-download or re-copy it"
+                ),
+            ))
+        }
         _ if head.windows(4).any(|w| w == b"GRIB") => Some(FileFormat::Grib),
         _ => None,
     };
@@ -216,6 +231,53 @@ pub fn sniff(path: &Path) -> Result<FileFormat> {
         path: path.to_path_buf(),
         magic: describe_magic(head),
     })
+}
+
+/// The first 8 bytes of every HDF5 file (so of NetCDF-4).
+const HDF5_SIGNATURE: &[u8; 8] = b"\x89HDF\r\n\x1a\n";
+
+/// Whether `head` starts with the HDF5 signature with one or two bytes
+/// changed, or with its "HDF" core: a damaged NetCDF-4 file rather than
+/// GRIB or an unknown format.
+fn damaged_signature(head: &[u8]) -> bool {
+    let Some(first) = head.get(..8) else {
+        return false;
+    };
+    let changed = first
+        .iter()
+        .zip(HDF5_SIGNATURE)
+        .filter(|(a, b)| a != b)
+        .count();
+    changed <= 2 || first[1..4] == *b"HDF"
+}
+
+/// Refuses anything but a regular file (or a link to one): directories,
+/// named pipes, devices and sockets cannot be read more than once or at
+/// offsets, which every reader does.
+pub fn check_regular(path: &Path, kind: &std::fs::FileType) -> Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    let what = if kind.is_file() {
+        return Ok(());
+    } else if kind.is_dir() {
+        return Err(Error::input(
+            path,
+            "is a directory, not a data file; name a NetCDF or GRIB file",
+        ));
+    } else if kind.is_fifo() {
+        "a named pipe"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    };
+    Err(Error::input(
+        path,
+        format!("is {what}, not a regular file; stormtrack needs a seekable file: copy the data to a file first"),
+    ))
 }
 
 /// Reads a whole (small) file, with the loader's errors for a missing or
@@ -323,18 +385,50 @@ pub(crate) fn check_latitudes(path: &Path, name: &str, lat: &[f64]) -> Result<()
 }
 
 /// Checks that longitudes are plausible degrees (within ±720), which
-/// also catches coordinates in other units.
+/// also catches coordinates in other units, and that they run one way
+/// round the circle, strictly, at most once: detection takes neighbouring
+/// columns for neighbouring longitudes. Each step is taken the short way
+/// round, so a grid that crosses the dateline (170..180 then -175..) or is
+/// rolled across the meridian (180..357.5 then 0..177.5) is in order.
 pub(crate) fn check_longitudes(path: &Path, name: &str, lon: &[f64]) -> Result<()> {
-    match lon.iter().position(|v| v.abs() > 720.0) {
-        None => Ok(()),
-        Some(i) => Err(Error::input(
+    if let Some(i) = lon.iter().position(|v| v.abs() > 720.0) {
+        return Err(Error::input(
             path,
             format!(
                 "longitude '{name}' is {} at index {i}, not degrees east; check the coordinate's units or fix the file",
                 lon[i]
             ),
-        )),
+        ));
     }
+    let steps = crate::grid::lon_steps(lon);
+    let increasing = steps.first().is_none_or(|d| *d > 0.0);
+    let ordered = |d: f64| if increasing { d > 0.0 } else { d < 0.0 };
+    if let Some(i) = steps.iter().position(|&d| !ordered(d)) {
+        return Err(Error::input(
+            path,
+            format!(
+                "longitude '{name}' is not strictly {} at index {}: {} follows {}; stormtrack needs a regular longitude axis (sort it, e.g. with cdo or xarray)",
+                if increasing { "increasing" } else { "decreasing" },
+                i + 1,
+                lon[i + 1],
+                lon[i]
+            ),
+        ));
+    }
+    // Within a step of 360 degrees (float32 coordinates round a little).
+    let span: f64 = steps.iter().map(|d| d.abs()).sum();
+    let mean = span / steps.len().max(1) as f64;
+    if span > 360.0 + 1e-3 * mean {
+        return Err(Error::input(
+            path,
+            format!(
+                "longitude '{name}' goes round the circle more than once ({} to {} over {span} degrees); stormtrack needs each longitude once (drop the repeated columns, e.g. with cdo or xarray)",
+                lon[0],
+                lon[lon.len() - 1]
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Checks that times strictly increase; names the first offending index.
@@ -389,6 +483,20 @@ mod tests {
         );
         // Across the dateline in -180..180 is a real regional grid.
         assert!(check_longitudes(p, "lon", &[170.0, 175.0, 180.0, -175.0]).is_ok());
+        assert!(check_longitudes(p, "lon", &[-180.0, -90.0, 0.0, 90.0]).is_ok());
+        assert!(check_longitudes(p, "lon", &[357.5, 0.0, 2.5]).is_ok());
+        assert!(check_longitudes(p, "lon", &[10.0, 5.0, 0.0, 355.0]).is_ok());
+        let back = err(check_longitudes(p, "lon", &[0.0, 2.5, 5.0, 3.0]));
+        assert!(
+            back.contains("longitude 'lon' is not strictly increasing at index 3: 3 follows 5"),
+            "{back}"
+        );
+        let twice = err(check_longitudes(
+            p,
+            "lon",
+            &[0.0, 90.0, 180.0, 270.0, 0.0, 90.0],
+        ));
+        assert!(twice.contains("more than once"), "{twice}");
         let far = err(check_longitudes(p, "lon", &[0.0, 1.0e6]));
         assert!(
             far.contains("'lon' is 1000000 at index 1, not degrees east"),

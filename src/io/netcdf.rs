@@ -210,20 +210,90 @@ fn stored_type(var: &Variable<'_>) -> Option<Stored> {
     })
 }
 
-fn decoding_of(var: &Variable<'_>, stored: Stored) -> Decoding {
-    let pack = |name: &str| {
-        var.attribute_value(name)
-            .and_then(|v| v.ok())
-            .and_then(|v| attr_f64(&v))
-            .map(|(value, is_f32)| PackAttr { value, is_f32 })
+/// The CF decoding of `var`, from its packing and missing-value attributes.
+/// An attribute that cannot be used is refused, naming it, rather than
+/// ignored (which tracked raw packed counts as physical values): a numeric
+/// string ("0.1", written by some tools although CF wants a number) is read
+/// as its number; anything else that is not one number is an error.
+fn decoding_of(path: &Path, var: &Variable<'_>, stored: Stored) -> Result<Decoding> {
+    let var_name = var.name();
+    let bad = |name: &str, what: String, fix: &str| {
+        Error::input(
+            path,
+            format!("attribute '{name}' of variable '{var_name}' is {what}; {fix}"),
+        )
+    };
+    let value_of = |name: &str| -> Result<Option<AttributeValue>> {
+        match var.attribute_value(name) {
+            None => Ok(None),
+            Some(Ok(v)) => Ok(Some(v)),
+            Some(Err(e)) => Err(bad(
+                name,
+                format!("unreadable ({e})"),
+                "fix or delete the attribute (e.g. ncatted -a NAME,VAR,d,,)",
+            )),
+        }
+    };
+    let numeric_string = |name: &str, s: &str| -> Result<f64> {
+        s.trim().parse::<f64>().map_err(|_| {
+            bad(
+                name,
+                format!("the text {s:?}, not a number"),
+                "CF needs a number: fix the attribute (e.g. ncatted -a NAME,VAR,o,f,VALUE)",
+            )
+        })
+    };
+    let pack = |name: &str| -> Result<Option<PackAttr>> {
+        let Some(v) = value_of(name)? else {
+            return Ok(None);
+        };
+        if let AttributeValue::Str(s) = &v {
+            let value = numeric_string(name, s)?;
+            return Ok(Some(PackAttr {
+                value,
+                is_f32: false,
+            }));
+        }
+        if let Some((value, is_f32)) = attr_f64(&v) {
+            return Ok(Some(PackAttr { value, is_f32 }));
+        }
+        let n = attr_f64s(&v).len();
+        Err(bad(
+            name,
+            if n > 1 {
+                format!("an array of {n} values, not one number")
+            } else {
+                "not a number".to_string()
+            },
+            "CF packing needs a single number: fix the attribute (e.g. ncatted -a NAME,VAR,o,f,VALUE)",
+        ))
     };
     let mut missing = Vec::new();
     for name in ["_FillValue", "missing_value"] {
-        if let Some(Ok(v)) = var.attribute_value(name) {
-            missing.extend(attr_f64s(&v));
+        let Some(v) = value_of(name)? else {
+            continue;
+        };
+        match &v {
+            AttributeValue::Str(s) => missing.push(numeric_string(name, s)?),
+            _ => {
+                let values = attr_f64s(&v);
+                if values.is_empty() {
+                    return Err(bad(
+                        name,
+                        "not a number".to_string(),
+                        "fix the attribute to a number of the variable's type (e.g. ncatted)",
+                    ));
+                }
+                missing.extend(values);
+            }
         }
     }
-    Decoding::new(stored, pack("scale_factor"), pack("add_offset"), missing)
+    Ok(Decoding::new(
+        stored,
+        pack("scale_factor")?,
+        pack("add_offset")?,
+        missing,
+    ))
 }
 
 /// The value that means "no time" in a time variable: netCDF's default
@@ -625,7 +695,7 @@ impl NetcdfReader {
                 ),
             )
         })?;
-        let decoding = decoding_of(var, stored);
+        let decoding = decoding_of(path, var, stored)?;
         let chunk_steps = match (time_i, var.chunking()) {
             (Some(t), Ok(Some(chunks))) => chunks.get(t).copied(),
             _ => None,

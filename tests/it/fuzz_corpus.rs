@@ -47,3 +47,8 @@ fn time_units_corpus() {
 fn datetime_corpus() {
     assert!(replay("datetime", harness::datetime) >= 10);
 }
+
+#[test]
+fn classic_header_corpus() {
+    assert!(replay("classic_header", harness::classic_header) >= 5);
+}

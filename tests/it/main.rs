@@ -11,6 +11,7 @@ mod formats;
 mod fuzz_corpus;
 mod grib_paths;
 mod info;
+mod input_defects;
 mod linker_props;
 mod loader;
 mod missing_frames;

@@ -44,8 +44,8 @@ pub(super) struct Message {
     pub native: bool,
 }
 
-/// Set to route every message through ecCodes (for checking a file).
-pub(super) const ECCODES_ONLY: &str = "STORMTRACK_GRIB_ECCODES";
+/// Switch routing every message through ecCodes (for checking a file).
+pub(super) const ECCODES_ONLY: &str = crate::env_switch::GRIB_ECCODES;
 
 /// Scans every message header of the file.
 pub(super) fn scan(path: &Path) -> Result<Vec<Message>> {
@@ -57,7 +57,7 @@ pub(super) fn scan(path: &Path) -> Result<Vec<Message>> {
         .len();
     grib_log::install();
     grib_log::clear();
-    if std::env::var_os(ECCODES_ONLY).is_none() {
+    if !crate::env_switch::on(ECCODES_ONLY) {
         if let Some(all) = scan_raw(path, size)? {
             return Ok(all);
         }
