@@ -19,6 +19,7 @@ pub mod hdf5_quiet;
 pub mod inputs;
 pub mod inventory;
 pub mod netcdf;
+mod netcdf_names;
 pub mod series;
 
 use std::fs::File;

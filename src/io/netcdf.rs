@@ -18,6 +18,7 @@ use super::aliases::{self, Axis};
 use super::cf::{Decoding, PackAttr, Stored};
 use super::chunk_stream::ChunkFrame;
 use super::hdf5_chunks::{self, ChunkedVar};
+use super::netcdf_names;
 use super::{check_times, fmt_value, list, FieldMeta, FieldReader, FileFormat, VariableRequest};
 use crate::error::{Error, Result};
 use crate::field::{DecodeAhead, DeferredFrame, Frame, FrameSource, ValueType};
@@ -36,7 +37,7 @@ enum Role {
 
 /// Reads one variable of a NetCDF file.
 pub struct NetcdfReader {
-    file: netcdf::File,
+    file: NcFile,
     var_name: String,
     roles: Vec<Role>,
     decoding: Decoding,
@@ -310,19 +311,21 @@ fn time_fill_value(var: &Variable<'_>) -> Option<f64> {
     }
 }
 
-/// Names of the file's data variables (not coordinates) with their dimensions.
-fn data_variables(file: &netcdf::File) -> Vec<String> {
-    file.variables()
-        .filter(|v| !(v.dimensions().len() == 1 && v.dimensions()[0].name() == v.name()))
-        .filter(|v| !v.dimensions().is_empty())
+/// Names of the file's data variables (not coordinates) with their
+/// dimensions; names that are not UTF-8 are shown lossily.
+fn data_variables(file: &NcFile) -> Vec<String> {
+    file.names
+        .iter()
+        .filter(|v| !v.dims.is_empty())
+        .filter(|v| !(v.dims.len() == 1 && v.dims[0].0 == v.name))
         .map(|v| {
-            let dims: Vec<String> = v.dimensions().iter().map(|d| d.name()).collect();
-            format!("{}({})", v.name(), dims.join(","))
+            let dims: Vec<String> = v.dims.iter().map(|(d, _)| d.lossy()).collect();
+            format!("{}({})", v.name.lossy(), dims.join(","))
         })
         .collect()
 }
 
-fn find_variable<'f>(file: &'f netcdf::File, path: &Path, requested: &str) -> Result<Variable<'f>> {
+fn find_variable<'f>(file: &'f NcFile, path: &Path, requested: &str) -> Result<Variable<'f>> {
     let names = aliases::variable_names(requested);
     for name in &names {
         if let Some(v) = file.variable(name) {
@@ -350,6 +353,9 @@ fn find_variable<'f>(file: &'f netcdf::File, path: &Path, requested: &str) -> Re
     {
         return Ok(v);
     }
+    if let Some(message) = names.iter().find_map(|n| file.undecodable_dimension(n)) {
+        return Err(Error::input(path, message));
+    }
     let mut tried: Vec<String> = names[1..].to_vec();
     tried.extend(std_names.iter().map(|s| format!("standard_name={s}")));
     Err(Error::NoVariable {
@@ -364,61 +370,94 @@ fn find_variable<'f>(file: &'f netcdf::File, path: &Path, requested: &str) -> Re
     })
 }
 
-/// numpy-style name of a stored type (`float32`, `int16`, `char`, ...).
-fn dtype_name(var: &Variable<'_>) -> String {
-    use netcdf::types::{FloatType, IntType, NcVariableType};
-    match var.vartype() {
-        NcVariableType::Float(FloatType::F32) => "float32",
-        NcVariableType::Float(FloatType::F64) => "float64",
-        NcVariableType::Int(IntType::I8) => "int8",
-        NcVariableType::Int(IntType::U8) => "uint8",
-        NcVariableType::Int(IntType::I16) => "int16",
-        NcVariableType::Int(IntType::U16) => "uint16",
-        NcVariableType::Int(IntType::I32) => "int32",
-        NcVariableType::Int(IntType::U32) => "uint32",
-        NcVariableType::Int(IntType::I64) => "int64",
-        NcVariableType::Int(IntType::U64) => "uint64",
-        NcVariableType::Char => "char",
-        NcVariableType::String => "string",
-        NcVariableType::Compound(_) => "compound",
-        NcVariableType::Opaque(_) => "opaque",
-        NcVariableType::Enum(_) => "enum",
-        NcVariableType::Vlen(_) => "vlen",
-    }
-    .to_string()
-}
-
-/// Every variable of the file, in file order (for `stormtrack info`).
+/// Every variable of the file, in file order (for `stormtrack info`);
+/// names that are not UTF-8 are shown lossily.
 pub fn inventory(path: &Path) -> Result<Vec<super::inventory::NetcdfVariable>> {
     let file = open_file(path)?;
     let vars = file
-        .variables()
-        .map(|v| {
+        .names
+        .iter()
+        .map(|n| {
             let dims: Vec<(String, usize)> =
-                v.dimensions().iter().map(|d| (d.name(), d.len())).collect();
+                n.dims.iter().map(|(d, len)| (d.lossy(), *len)).collect();
+            let var = file.variable(&n.name.lossy());
             super::inventory::NetcdfVariable {
-                coordinate: dims.len() == 1 && dims[0].0 == v.name(),
-                name: v.name(),
+                coordinate: n.dims.len() == 1 && n.dims[0].0 == n.name,
+                name: n.name.lossy(),
                 dims,
-                dtype: dtype_name(&v),
-                units: attr_str(&v, "units"),
-                long_name: attr_str(&v, "long_name"),
+                dtype: netcdf_names::dtype_name(n.nc_type).to_string(),
+                units: var.as_ref().and_then(|v| attr_str(v, "units")),
+                long_name: var.as_ref().and_then(|v| attr_str(v, "long_name")),
             }
         })
         .collect();
     Ok(vars)
 }
 
+/// An open netCDF file and the names of its variables as stored. Only
+/// variables whose own and dimensions' names are UTF-8 are handed out as
+/// [`Variable`]s: the netcdf crate panics on other names.
+struct NcFile {
+    file: netcdf::File,
+    names: Vec<netcdf_names::VariableNames>,
+}
+
+impl std::fmt::Debug for NcFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NcFile")
+            .field("variables", &self.names.len())
+            .finish()
+    }
+}
+
+impl NcFile {
+    /// The variables the netcdf crate can handle, in file order.
+    fn variables(&self) -> impl Iterator<Item = Variable<'_>> {
+        self.names
+            .iter()
+            .filter(|n| n.is_utf8())
+            .filter_map(|n| self.file.variable(n.name.as_str()?))
+    }
+
+    /// The variable called `name`, if the netcdf crate can handle it.
+    fn variable(&self, name: &str) -> Option<Variable<'_>> {
+        self.names
+            .iter()
+            .any(|n| n.name.as_str() == Some(name) && n.is_utf8())
+            .then(|| self.file.variable(name))
+            .flatten()
+    }
+
+    /// A variable whose own name is UTF-8 but some of whose dimensions' are
+    /// not: named so the error can say which.
+    fn undecodable_dimension(&self, name: &str) -> Option<String> {
+        let n = self.names.iter().find(|n| {
+            n.name
+                .as_str()
+                .is_some_and(|v| v.eq_ignore_ascii_case(name))
+        })?;
+        let (bad, _) = n.dims.iter().find(|(d, _)| d.as_str().is_none())?;
+        Some(format!(
+            "variable '{}' has a dimension whose name is not UTF-8 ('{}', perhaps Latin-1 from an old writer); rename it, e.g. ncrename -d OLD,NEW",
+            n.name.lossy(),
+            bad.lossy()
+        ))
+    }
+}
+
 /// Opens a NetCDF file with a one-line error.
-fn open_file(path: &Path) -> Result<netcdf::File> {
+fn open_file(path: &Path) -> Result<NcFile> {
     super::classic::check_size(path)?;
     super::hdf5_quiet::quiet_hdf5_errors();
-    netcdf::open(path).map_err(|e| {
+    let cannot_open = |e: String| {
         Error::input(
             path,
             format!("cannot open as NetCDF: {e}; the file may be truncated or corrupt, or locked by a program still writing it"),
         )
-    })
+    };
+    let file = netcdf::open(path).map_err(|e| cannot_open(e.to_string()))?;
+    let names = netcdf_names::read(path).map_err(cannot_open)?;
+    Ok(NcFile { file, names })
 }
 
 /// The direct chunk reader of `var`, if its type and storage allow one.
@@ -442,7 +481,7 @@ struct DimInfo {
     axis: Axis,
 }
 
-fn coordinate<'f>(file: &'f netcdf::File, dim: &str) -> Option<Variable<'f>> {
+fn coordinate<'f>(file: &'f NcFile, dim: &str) -> Option<Variable<'f>> {
     file.variable(dim)
         .filter(|v| v.dimensions().len() == 1 && v.dimensions()[0].name() == dim)
 }
@@ -479,7 +518,7 @@ const PROJECTED_AXES: &[&str] = &[
 
 /// Why `var` is on a rotated or projected grid (1-D axes that are not
 /// latitude and longitude), if it is.
-fn projected_grid(file: &netcdf::File, var: &Variable<'_>, dims: &[DimInfo]) -> Option<String> {
+fn projected_grid(file: &NcFile, var: &Variable<'_>, dims: &[DimInfo]) -> Option<String> {
     let name = var.name();
     let mapping = attr_str(var, "grid_mapping").and_then(|gm| {
         let kind = file
@@ -500,7 +539,7 @@ fn projected_grid(file: &netcdf::File, var: &Variable<'_>, dims: &[DimInfo]) -> 
 
 /// Why `var` is on a curvilinear grid (2-D latitude and longitude over its
 /// dimensions), if it is.
-fn curvilinear_grid(file: &netcdf::File, var: &Variable<'_>, dims: &[DimInfo]) -> Option<String> {
+fn curvilinear_grid(file: &NcFile, var: &Variable<'_>, dims: &[DimInfo]) -> Option<String> {
     let over_var = |v: &Variable<'_>| {
         v.dimensions().len() == 2
             && v.dimensions()
@@ -591,7 +630,7 @@ impl NetcdfReader {
 
     #[allow(clippy::type_complexity)]
     fn resolve(
-        file: &netcdf::File,
+        file: &NcFile,
         path: &Path,
         format: FileFormat,
         var: &Variable<'_>,
@@ -727,7 +766,7 @@ impl NetcdfReader {
 
     /// Squeezes length-1 extra dimensions and selects `--level` on a longer one.
     fn select_level(
-        file: &netcdf::File,
+        file: &NcFile,
         path: &Path,
         var_name: &str,
         dims: &[DimInfo],
@@ -828,7 +867,7 @@ impl NetcdfReader {
         Ok(described)
     }
 
-    fn read_times(file: &netcdf::File, path: &Path, dim: &str) -> Result<(Vec<i64>, Calendar)> {
+    fn read_times(file: &NcFile, path: &Path, dim: &str) -> Result<(Vec<i64>, Calendar)> {
         let var = coordinate(file, dim).ok_or_else(|| {
             Error::input(path, format!("time dimension '{dim}' has no coordinate variable; add one with units 'hours since ...'"))
         })?;

@@ -468,16 +468,6 @@ fn mutate_classic_headers(seed: u64, iterations: usize) {
             let o = common::run(stormtrack().arg("info").arg(&f));
             let code = o.status.code();
             let err = stderr(&o);
-            // KNOWN, NOT YET FIXED (issue 13, item 1): the netcdf crate
-            // panics on a name that is not UTF-8. Tolerated here only so
-            // that this test guards the header validation; remove this
-            // once names are listed through netcdf-sys.
-            if code == Some(101)
-                && (err.contains("name contained invalid sequence")
-                    || err.contains("did not have a valid name"))
-            {
-                continue;
-            }
             assert!(
                 matches!(code, Some(0 | 3)) && !err.contains("panicked"),
                 "{src} mutation {i} (seed {seed}): {:?} {err}; kept at {}",

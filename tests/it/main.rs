@@ -16,6 +16,7 @@ mod linker_props;
 mod loader;
 mod missing_frames;
 mod multifile;
+mod names;
 mod netcdf_direct;
 mod readme;
 mod track_reference;
