@@ -98,7 +98,7 @@ fn compare_files(args: &CompareArgs) -> anyhow::Result<i32> {
     };
     let report = compare::compare(&a, &b, &tol);
     let header = [(&args.a, note_a), (&args.b, note_b)];
-    crate::console::print(&summary(&header, &report))?;
+    crate::console::print_data(&summary(&header, &report))?;
     Ok(if report.passed() {
         crate::error::exit::OK
     } else {

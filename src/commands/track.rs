@@ -433,9 +433,7 @@ fn write_report(
     });
     if is_stdout(path) {
         let text = serde_json::to_string_pretty(&report).expect("plain JSON values");
-        return crate::console::print(&(text + "\n")).map_err(|e| {
-            crate::Error::output("-", format!("cannot write to standard output: {e}"))
-        });
+        return crate::console::print_data(&(text + "\n"));
     }
     output::write_atomic(path, |w| {
         serde_json::to_writer_pretty(&mut *w, &report)?;

@@ -186,8 +186,7 @@ pub fn deliver(tracks: &Tracks, writer: &dyn TrackWriter, dest: &Destination) ->
             let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
             let written = writer.write(tracks, &mut out).and_then(|_| out.flush());
             // A reader that stopped early (`| head`) ends the output there.
-            crate::console::quiet_broken_pipe(written)
-                .map_err(|e| Error::output("-", format!("cannot write to standard output: {e}")))
+            crate::console::quiet_broken_pipe(written).map_err(|e| crate::console::stdout_error(&e))
         }
         Destination::File(path) => match target::resolve(path) {
             target::Target::InPlace(p) => write_in_place(&p, |out| writer.write(tracks, out)),

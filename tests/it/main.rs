@@ -16,4 +16,5 @@ mod loader;
 mod missing_frames;
 mod multifile;
 mod netcdf_direct;
+mod output_defects;
 mod track_reference;
