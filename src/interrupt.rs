@@ -34,6 +34,18 @@ pub fn set_output_complete() {
     OUTPUT_COMPLETE.store(true, Ordering::SeqCst);
 }
 
+/// Ignores SIGXFSZ, which a write past the file size limit (`ulimit -f`)
+/// raises and which would kill the process with a core dump, leaving the
+/// temporary output behind: ignored, the write fails with EFBIG instead,
+/// reported as an output error after the temporary file is removed.
+pub fn ignore_file_size_signal() {
+    // SAFETY: setting a signal's disposition to SIG_IGN, before any thread
+    // is started; no handler code runs.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
+}
+
 /// Handles SIGINT and SIGTERM from now on; call once per process.
 pub fn install() -> std::io::Result<()> {
     let mut signals = Signals::new([SIGINT, SIGTERM])?;

@@ -104,8 +104,9 @@ pub trait TrackWriter: Send + Sync {
     /// Writes the whole file to a stream.
     fn write(&self, tracks: &Tracks, out: &mut dyn Write) -> io::Result<()>;
 
-    /// Writes the whole file at `path` (created or truncated). Formats whose
-    /// library writes by path (NetCDF) override this to avoid a copy.
+    /// Writes the whole file at `path` (created or truncated) and makes it
+    /// durable. Every format, NetCDF included (built in memory), writes
+    /// through [`durable::DurableFile`], so write errors are plain I/O errors.
     fn write_path(&self, tracks: &Tracks, path: &Path) -> io::Result<()> {
         let mut out = durable::DurableFile::buffered(File::create(path)?);
         self.write(tracks, &mut out)?;
@@ -287,6 +288,12 @@ fn io_error(path: &Path, e: &io::Error) -> Error {
         io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => {
             Error::output(path, "disk full while writing; free some space or write elsewhere with -o (no output was left behind)")
         }
+        // EFBIG: the process's file size limit (`ulimit -f`; SIGXFSZ is
+        // ignored so that it is this error) or the file system's largest file.
+        io::ErrorKind::FileTooLarge => Error::output(
+            path,
+            "file too large: the output exceeds the file size limit (ulimit -f) or the file system's largest file; raise the limit or write elsewhere with -o (no output was left behind)",
+        ),
         _ if e.kind() == io::ErrorKind::PermissionDenied => Error::output(
             path,
             format!("cannot write in directory '{}' (permission denied); choose a writable location with -o", dir.display()),

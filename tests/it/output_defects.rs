@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use crate::common::{self, axis, stderr, stormtrack, Field};
+use crate::common::{self, axis, listing, stderr, stormtrack, Field};
 
 /// The bundled season: about 1.8 MB of IMILAST tracks.
 const SEASON: &str = "data/era5_msl_2025-2026_djf_2.5x2.5.nc";
@@ -114,5 +114,129 @@ fn a_failed_write_on_stdout_is_an_output_error() {
             4,
             &["cannot write to standard output", "No space left on device"],
         );
+    }
+}
+
+/// A 64 KiB tmpfs mounted on a fresh directory, unmounted on drop (also
+/// when the test fails).
+struct TinyFs(PathBuf);
+
+impl TinyFs {
+    /// Mounts it or fails the test: a test that skipped when it cannot
+    /// mount would pass without testing anything (CI runs as root).
+    fn mount(at: &Path) -> Self {
+        std::fs::create_dir(at).unwrap();
+        let o = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=64k", "stormtrack-test"])
+            .arg(at)
+            .output()
+            .expect("cannot run mount");
+        assert!(
+            o.status.success(),
+            "cannot mount a 64 KiB tmpfs on {} (this test needs root): {}",
+            at.display(),
+            String::from_utf8_lossy(&o.stderr).trim()
+        );
+        TinyFs(at.to_path_buf())
+    }
+}
+
+impl Drop for TinyFs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// The ways of asking for NetCDF output at `out` (a `.nc` path): track by
+/// extension, track with `-f netcdf` to another name, convert.
+fn netcdf_runs(out_dir: &Path, tracks_nc: &Path) -> Vec<(Command, PathBuf)> {
+    let season = Path::new(SEASON);
+    let mut by_extension = stormtrack();
+    let nc = out_dir.join("x.nc");
+    by_extension
+        .arg("track")
+        .arg(season)
+        .args(["--var", "msl", "-q", "-o"])
+        .arg(&nc);
+    let mut by_flag = stormtrack();
+    let named = out_dir.join("x.tracks");
+    by_flag
+        .arg("track")
+        .arg(season)
+        .args(["--var", "msl", "-q", "-f", "netcdf", "-o"])
+        .arg(&named);
+    let mut convert = stormtrack();
+    let converted = out_dir.join("y.nc");
+    convert
+        .arg("convert")
+        .arg(tracks_nc)
+        .arg(&converted)
+        .arg("-q");
+    vec![(by_extension, nc), (by_flag, named), (convert, converted)]
+}
+
+/// The season's tracks as NetCDF (about 240 kB, far more than 64 KiB).
+fn season_netcdf(dir: &Path) -> PathBuf {
+    let nc = dir.join("season.nc");
+    let o = common::track(Path::new(SEASON), "msl", &nc, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(std::fs::metadata(&nc).unwrap().len() > 128 * 1024);
+    nc
+}
+
+#[test]
+fn netcdf_onto_a_full_disk_is_exit_4_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let tracks_nc = season_netcdf(dir.path());
+    let small = dir.path().join("small");
+    let fs = TinyFs::mount(&small);
+    for (mut cmd, out) in netcdf_runs(&small, &tracks_nc) {
+        let o = common::run(&mut cmd);
+        assert_error(
+            &o,
+            4,
+            &[
+                &format!("{}: disk full while writing", out.display()),
+                "no output was left behind",
+            ],
+        );
+        assert_eq!(listing(&small), Vec::<String>::new(), "{cmd:?}");
+    }
+    drop(fs);
+}
+
+#[test]
+fn an_output_past_the_file_size_limit_is_exit_4_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let tracks_nc = season_netcdf(dir.path());
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let mut runs = netcdf_runs(&out_dir, &tracks_nc);
+    // A text format too: every writer meets EFBIG, not a SIGXFSZ core dump.
+    let mut text = stormtrack();
+    let txt = out_dir.join("x.txt");
+    text.arg("track")
+        .arg(SEASON)
+        .args(["--var", "msl", "-q", "-o"])
+        .arg(&txt);
+    runs.push((text, txt));
+    for (cmd, out) in runs {
+        // 64 blocks of 512 bytes (or 1 KiB): far less than any output here.
+        let mut limited = Command::new("sh");
+        limited
+            .args(["-c", "ulimit -f 64 && exec \"$0\" \"$@\""])
+            .arg(cmd.get_program())
+            .args(cmd.get_args());
+        let o = common::run(&mut limited);
+        assert_error(
+            &o,
+            4,
+            &[
+                &format!("{}: file too large", out.display()),
+                "ulimit -f",
+                "no output was left behind",
+            ],
+        );
+        assert_eq!(listing(&out_dir), Vec::<String>::new(), "{cmd:?}");
     }
 }
