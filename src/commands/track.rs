@@ -70,7 +70,7 @@ pub struct TrackArgs {
     #[arg(long, value_name = "VALUE", allow_negative_numbers = true, value_parser = crate::io::parse_level)]
     pub level: Option<f64>,
 
-    /// Output file, or - for standard output. [default: <INPUT stem>.imilast.txt (.tracks.csv, .tracks.nc, .tracks.json, .tdump with --format) in the current directory]
+    /// Output file, or - for standard output. [default: <INPUT stem>.imilast.txt in the current directory; with --format, the format's own name: .imilast-strict.txt, .tracks.csv, .tracks.nc, .tracks.json, .tdump]
     #[arg(long, short = 'o', value_name = "PATH")]
     pub output: Option<String>,
 

@@ -77,10 +77,14 @@ impl OutputFormat {
             .unwrap_or(OutputFormat::Imilast)
     }
 
-    /// The suffix of default output names: `<stem><suffix>`.
+    /// The suffix of default output names: `<stem><suffix>`, one per format
+    /// (listed in the help of `track -o`).
     pub fn default_suffix(self) -> &'static str {
         match self {
-            OutputFormat::Imilast | OutputFormat::ImilastStrict => ".imilast.txt",
+            OutputFormat::Imilast => ".imilast.txt",
+            // Its own name: a strict run must not replace the imilast output
+            // of an earlier run of the same input.
+            OutputFormat::ImilastStrict => ".imilast-strict.txt",
             OutputFormat::Csv => ".tracks.csv",
             OutputFormat::Netcdf => ".tracks.nc",
             OutputFormat::Json => ".tracks.json",
@@ -460,6 +464,18 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o666 & !umask(), "readable like any new file");
+        }
+    }
+
+    #[test]
+    fn every_format_has_its_own_default_name() {
+        use clap::ValueEnum;
+        let suffixes: Vec<&str> = OutputFormat::value_variants()
+            .iter()
+            .map(|f| f.default_suffix())
+            .collect();
+        for (i, s) in suffixes.iter().enumerate() {
+            assert!(!suffixes[..i].contains(s), "{s} twice");
         }
     }
 

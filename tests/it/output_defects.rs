@@ -240,3 +240,54 @@ fn an_output_past_the_file_size_limit_is_exit_4_and_leaves_nothing() {
         assert_eq!(listing(&out_dir), Vec::<String>::new(), "{cmd:?}");
     }
 }
+
+#[test]
+fn every_format_has_its_own_default_output_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = good_input(dir.path());
+    let run_in_dir = |format: &str| {
+        let o = common::run(
+            stormtrack()
+                .current_dir(dir.path())
+                .arg("track")
+                .arg(&input)
+                .args(["--var", "msl", "-q", "-f", format]),
+        );
+        assert_eq!(o.status.code(), Some(0), "{format}: {}", stderr(&o));
+    };
+    run_in_dir("imilast");
+    let imilast = std::fs::read(dir.path().join("in.imilast.txt")).unwrap();
+    for format in ["imilast-strict", "csv", "netcdf", "json", "tdump"] {
+        run_in_dir(format);
+    }
+    assert_eq!(
+        listing(dir.path()),
+        [
+            "in.imilast-strict.txt",
+            "in.imilast.txt",
+            "in.nc",
+            "in.tdump",
+            "in.tracks.csv",
+            "in.tracks.json",
+            "in.tracks.nc"
+        ]
+    );
+    // The strict run did not replace the imilast output.
+    assert_eq!(
+        std::fs::read(dir.path().join("in.imilast.txt")).unwrap(),
+        imilast
+    );
+    // The help names every default.
+    let help = common::run(stormtrack().args(["track", "--help"]));
+    let help = String::from_utf8_lossy(&help.stdout).replace(char::is_whitespace, "");
+    for suffix in [
+        ".imilast.txt",
+        ".imilast-strict.txt",
+        ".tracks.csv",
+        ".tracks.nc",
+        ".tracks.json",
+        ".tdump",
+    ] {
+        assert!(help.contains(suffix), "{suffix} not in the help");
+    }
+}
