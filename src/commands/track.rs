@@ -152,6 +152,9 @@ impl TrackArgs {
                 self.format.unwrap_or(OutputFormat::Imilast),
             )),
         };
+        if let Some(list) = &self.input_list {
+            refuse_replacing_the_list(&output, self.report.as_deref(), list)?;
+        }
         let format = OutputFormat::resolve(self.format, &output);
         let launch = launcher::detect().filter(|l| l.size > 1);
         let backend = choose_backend(self.backend, launch)?;
@@ -340,6 +343,32 @@ fn refuse_overwriting_inputs(cfg: &TrackConfig) -> crate::Result<()> {
                 "--report {} is the same file as -o {}; give the report another name",
                 report.display(),
                 out.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses an output that would replace the `--input-list` file: it is an
+/// input like the files it names (found before the run, as it is only
+/// read while the arguments are checked).
+fn refuse_replacing_the_list(
+    output: &Destination,
+    report: Option<&Path>,
+    list: &Path,
+) -> Result<(), Error> {
+    use output::target::replaces;
+    let output = match output {
+        Destination::File(p) => Some(p.as_path()),
+        Destination::Stdout => None,
+    };
+    let report = report.filter(|r| !is_stdout(r));
+    for (path, flag) in [(output, "-o"), (report, "--report")] {
+        if let Some(path) = path.filter(|p| replaces(p, list)) {
+            return Err(Error::Usage(format!(
+                "{flag} {} would replace the input list {}; choose another path",
+                path.display(),
+                list.display()
             )));
         }
     }

@@ -291,3 +291,39 @@ fn every_format_has_its_own_default_output_name() {
         assert!(help.contains(suffix), "{suffix} not in the help");
     }
 }
+
+#[test]
+fn no_output_replaces_the_input_list() {
+    let dir = tempfile::tempdir().unwrap();
+    good_input(dir.path());
+    let list = dir.path().join("list.txt");
+    std::fs::write(&list, "in.nc\n").unwrap();
+    let tracks = dir.path().join("t.txt");
+    let cases: [(&[&Path], &str); 3] = [
+        (&[Path::new("-o"), &list], "-o "),
+        (
+            &[Path::new("-o"), &tracks, Path::new("--report"), &list],
+            "--report ",
+        ),
+        // The same file by another spelling.
+        (
+            &[Path::new("-o"), &dir.path().join(".").join("list.txt")],
+            "-o ",
+        ),
+    ];
+    for (args, flag) in cases {
+        let o = common::run(
+            stormtrack()
+                .args(["track", "--var", "msl", "-q", "--input-list"])
+                .arg(&list)
+                .args(args),
+        );
+        assert_error(
+            &o,
+            2,
+            &[flag, "would replace the input list", "choose another path"],
+        );
+        assert_eq!(std::fs::read_to_string(&list).unwrap(), "in.nc\n");
+        assert_eq!(listing(dir.path()), ["in.nc", "list.txt"], "{args:?}");
+    }
+}
