@@ -8,6 +8,7 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context;
 use clap::Args;
 
 use crate::error::exit;
@@ -58,6 +59,8 @@ fn parse_calendar(s: &str) -> Result<Calendar, String> {
 
 /// Runs `stormtrack convert`.
 pub fn run(args: ConvertArgs) -> anyhow::Result<i32> {
+    // A signal while the output is written removes its temporary file.
+    crate::interrupt::install().context("cannot install the signal handler")?;
     let dest = Destination::parse(&args.output);
     if let Destination::File(p) = &dest {
         if output::target::replaces(p, &args.input) {

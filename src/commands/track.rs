@@ -254,7 +254,9 @@ pub fn run(args: TrackArgs) -> anyhow::Result<i32> {
         }
         None => tracks,
     };
-    let write = || -> anyhow::Result<std::time::Duration> {
+    // The tracks and the report are written to temporary files first and
+    // put in place together, so that a failure of either leaves neither.
+    let write = || -> anyhow::Result<(std::time::Duration, output::Staged)> {
         let t = Instant::now();
         let writer = output::writer_for(cfg.format, &cfg.write_options);
         let pool = rayon::ThreadPoolBuilder::new()
@@ -262,10 +264,10 @@ pub fn run(args: TrackArgs) -> anyhow::Result<i32> {
             .thread_name(|i| format!("stormtrack-write-{i}"))
             .build()
             .context("cannot start the threads that format the output")?;
-        pool.install(|| output::deliver(&tracks, writer.as_ref(), &cfg.output))?;
-        Ok(t.elapsed())
+        let staged = pool.install(|| output::prepare(&tracks, writer.as_ref(), &cfg.output))?;
+        Ok((t.elapsed(), staged))
     };
-    stats.write = match session {
+    let (write_time, staged) = match session {
         // MPI is finalised (on this thread, as MPI requires) while the
         // output is written.
         Some(session) => std::thread::scope(|s| {
@@ -277,16 +279,24 @@ pub fn run(args: TrackArgs) -> anyhow::Result<i32> {
         })?,
         None => write()?,
     };
+    stats.write = write_time;
     stats.total = started.elapsed();
+    let mut staged = vec![staged];
+    if let Some(path) = &cfg.report {
+        match prepare_report(path, &cfg, &meta, &stats).map_err(|e| output::for_flag(e, "--report"))
+        {
+            Ok(report) => staged.push(report),
+            Err(e) => {
+                return Err(anyhow::Error::new(output::atomic::abandon(staged, e))
+                    .context(format!("writing report {}", path.display())))
+            }
+        }
+    }
+    output::atomic::commit(staged, interrupt::set_output_complete)?;
     if !cfg.quiet {
         warn_missing(&meta, &stats);
         crate::note!("{}", summary(&cfg, &meta, &stats));
     }
-    if let Some(path) = &cfg.report {
-        write_report(path, &cfg, &meta, &stats)
-            .with_context(|| format!("writing report {}", path.display()))?;
-    }
-    interrupt::set_output_complete();
     Ok(exit::OK)
 }
 
@@ -309,7 +319,7 @@ fn preflight(cfg: &TrackConfig) -> crate::Result<()> {
         output::check_writable(p)?;
     }
     if let Some(r) = cfg.report.as_ref().filter(|r| !is_stdout(r)) {
-        output::check_writable(r)?;
+        output::check_writable(r).map_err(|e| output::for_flag(e, "--report"))?;
     }
     Ok(())
 }
@@ -442,12 +452,14 @@ fn describe_backend(kind: BackendKind, s: &RunStats) -> String {
     }
 }
 
-fn write_report(
+/// Writes the report: printed at once on standard output, else to a
+/// temporary file put in place with the tracks.
+fn prepare_report(
     path: &Path,
     cfg: &TrackConfig,
     meta: &FieldMeta,
     stats: &RunStats,
-) -> crate::Result<()> {
+) -> crate::Result<output::Staged> {
     let report = serde_json::json!({
         "stormtrack_version": env!("CARGO_PKG_VERSION"),
         "input": meta.path,
@@ -462,9 +474,10 @@ fn write_report(
     });
     if is_stdout(path) {
         let text = serde_json::to_string_pretty(&report).expect("plain JSON values");
-        return crate::console::print_data(&(text + "\n"));
+        crate::console::print_data(&(text + "\n"))?;
+        return Ok(output::Staged::delivered("standard output"));
     }
-    output::write_atomic(path, |w| {
+    output::prepare_with(path, |w| {
         serde_json::to_writer_pretty(&mut *w, &report)?;
         w.write_all(b"\n")
     })

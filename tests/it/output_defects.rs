@@ -327,3 +327,161 @@ fn no_output_replaces_the_input_list() {
         assert_eq!(listing(dir.path()), ["in.nc", "list.txt"], "{args:?}");
     }
 }
+
+/// A directory with a Linux inode attribute (`chattr +a`, `+i`) set,
+/// cleared on drop so that the temporary directory can be removed.
+struct Attribute(PathBuf, &'static str);
+
+impl Attribute {
+    /// Sets it or fails the test (the test would prove nothing without).
+    fn set(path: &Path, flag: &'static str) -> Self {
+        let o = Command::new("chattr")
+            .arg(format!("+{flag}"))
+            .arg(path)
+            .output()
+            .expect("cannot run chattr");
+        assert!(
+            o.status.success(),
+            "chattr +{flag} {} failed (needs root and a file system with attributes, such as ext4): {}",
+            path.display(),
+            String::from_utf8_lossy(&o.stderr).trim()
+        );
+        Attribute(path.to_path_buf(), flag)
+    }
+}
+
+impl Drop for Attribute {
+    fn drop(&mut self) {
+        let _ = Command::new("chattr")
+            .arg(format!("-{}", self.1))
+            .arg(&self.0)
+            .status();
+    }
+}
+
+#[test]
+fn an_append_only_directory_or_immutable_target_is_refused_before_any_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = good_input(dir.path());
+    let ao = dir.path().join("append-only");
+    std::fs::create_dir(&ao).unwrap();
+    let attr = Attribute::set(&ao, "a");
+    for args in [&[][..], &["--report", "r.json"][..]] {
+        let o = common::run(
+            stormtrack()
+                .current_dir(&ao)
+                .arg("track")
+                .arg(&input)
+                .args(["--var", "msl", "-q", "-o", "out.txt"])
+                .args(args),
+        );
+        assert_error(
+            &o,
+            4,
+            &[
+                "out.txt: directory '.' is append-only (chattr +a)",
+                "choose another location with -o",
+            ],
+        );
+        assert_eq!(listing(&ao), Vec::<String>::new(), "files left behind");
+    }
+    drop(attr);
+
+    let target = dir.path().join("kept.txt");
+    std::fs::write(&target, "old").unwrap();
+    let attr = Attribute::set(&target, "i");
+    let o = common::track(&input, "msl", &target, &[]);
+    assert_error(
+        &o,
+        4,
+        &[
+            "kept.txt: the file is immutable or append-only",
+            "chattr -i -a",
+        ],
+    );
+    drop(attr);
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "old");
+    assert_eq!(listing(dir.path()), ["append-only", "in.nc", "kept.txt"]);
+}
+
+#[test]
+fn a_failed_report_leaves_no_tracks_either_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = good_input(dir.path());
+    let small = dir.path().join("small");
+    let fs = TinyFs::mount(&small);
+    // Fill the file system: the report's check (an empty file) still
+    // passes, writing the report then fails.
+    let filler = small.join("filler");
+    let mut f = std::fs::File::create(&filler).unwrap();
+    let block = vec![0u8; 4096];
+    while std::io::Write::write_all(&mut f, &block).is_ok() {}
+    drop(f);
+    let tracks = dir.path().join("t.txt");
+    let report = small.join("report.json");
+    let o = common::track(
+        &input,
+        "msl",
+        &tracks,
+        &["--report", report.to_str().unwrap()],
+    );
+    assert_error(
+        &o,
+        4,
+        &[
+            "writing report",
+            "report.json: disk full while writing",
+            "no output was left behind",
+        ],
+    );
+    assert_eq!(
+        listing(dir.path()),
+        ["in.nc", "small"],
+        "the tracks were left"
+    );
+    assert_eq!(listing(&small), ["filler"]);
+
+    // The tracks on standard output cannot be taken back: the message says
+    // they were written.
+    let o = {
+        let _guard = common::file_lock();
+        stormtrack()
+            .arg("track")
+            .arg(&input)
+            .args(["--var", "msl", "-q", "-o", "-", "--report"])
+            .arg(&report)
+            .output()
+            .unwrap()
+    };
+    assert_error(
+        &o,
+        4,
+        &[
+            "report.json: disk full while writing",
+            "write elsewhere with --report",
+            "what was already written to standard output could not be taken back",
+        ],
+    );
+    assert!(!stderr(&o).contains("no output was left behind"));
+    assert!(!o.stdout.is_empty());
+    assert_eq!(listing(&small), ["filler"]);
+    drop(fs);
+}
+
+#[cfg(unix)]
+#[test]
+fn replacing_a_file_keeps_its_permission_bits() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let input = good_input(dir.path());
+    for (mode, format) in [(0o444, "imilast"), (0o600, "netcdf"), (0o640, "csv")] {
+        let out = dir.path().join(format!("out-{mode:o}"));
+        std::fs::write(&out, "old").unwrap();
+        std::fs::set_permissions(&out, std::fs::Permissions::from_mode(mode)).unwrap();
+        let o = common::track(&input, "msl", &out, &["-f", format]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert_ne!(std::fs::read(&out).unwrap(), b"old");
+        let now = std::fs::metadata(&out).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(now, mode, "{format}: mode {now:o}, was {mode:o}");
+    }
+}
