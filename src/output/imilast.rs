@@ -106,6 +106,10 @@ pub fn date_fields(meta: &TrackMeta, t: i64) -> String {
 const PIECE_POINTS: usize = 1 << 14;
 
 impl TrackWriter for ImilastWriter {
+    fn check(&self, tracks: &Tracks) -> Result<(), String> {
+        super::check_ten_digit_dates(tracks, "imilast")
+    }
+
     fn write(&self, tracks: &Tracks, out: &mut dyn Write) -> io::Result<()> {
         let meta = &tracks.meta;
         writeln!(

@@ -105,6 +105,12 @@ pub struct WriteOptions {
 
 /// Writes tracks in one format.
 pub trait TrackWriter: Send + Sync {
+    /// Why the format cannot hold these tracks, if it cannot; checked before
+    /// anything is written.
+    fn check(&self, _tracks: &Tracks) -> Result<(), String> {
+        Ok(())
+    }
+
     /// Writes the whole file to a stream.
     fn write(&self, tracks: &Tracks, out: &mut dyn Write) -> io::Result<()>;
 
@@ -130,6 +136,31 @@ pub fn writer_for(format: OutputFormat, options: &WriteOptions) -> Box<dyn Track
         OutputFormat::Json => Box::new(json::JsonWriter),
         OutputFormat::Tdump => Box::new(tdump::TdumpWriter),
     }
+}
+
+/// Refuses dates whose year does not fit the 4 digits of a `YYYYMMDDHH`
+/// time (IMILAST's DateI10, TRACK's times): a year past 9999 printed 11
+/// digits, a negative year a minus sign, and readers take the columns apart
+/// by position. `format` names the format for the message.
+pub fn check_ten_digit_dates(tracks: &Tracks, format: &str) -> Result<(), String> {
+    let meta = &tracks.meta;
+    if !meta.time_known {
+        return Ok(());
+    }
+    // Dates grow with instants: the first and last instants bound the years.
+    let times = tracks.times();
+    let (Some(&first), Some(&last)) = (times.iter().min(), times.iter().max()) else {
+        return Ok(());
+    };
+    for t in [first, last] {
+        let date = meta.calendar.date(t);
+        if !(0..=9999).contains(&date.year) {
+            return Err(format!(
+                "the {format} format cannot hold the date {date}: its YYYYMMDDHH times have 4-digit years (0000-9999); write csv, json or netcdf instead (--format or --to)"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Whether times print as UTC instants (`...Z`): only in the calendars of real
@@ -192,6 +223,13 @@ pub fn deliver(tracks: &Tracks, writer: &dyn TrackWriter, dest: &Destination) ->
 /// [`atomic::commit`]). Standard output, devices and pipes are written at
 /// once.
 pub fn prepare(tracks: &Tracks, writer: &dyn TrackWriter, dest: &Destination) -> Result<Staged> {
+    if let Err(why) = writer.check(tracks) {
+        let name = match dest {
+            Destination::Stdout => PathBuf::from("-"),
+            Destination::File(p) => p.clone(),
+        };
+        return Err(Error::output(name, why));
+    }
     match dest {
         Destination::Stdout => {
             let stdout = io::stdout();

@@ -485,3 +485,40 @@ fn replacing_a_file_keeps_its_permission_bits() {
         assert_eq!(now, mode, "{format}: mode {now:o}, was {mode:o}");
     }
 }
+
+#[test]
+fn dates_past_year_9999_are_refused_by_formats_with_ten_digit_dates() {
+    let dir = tempfile::tempdir().unwrap();
+    // Hours from 2000-01-01 to 10000-01-01 (2 921 940 days): two steps in
+    // 9999, two in 10000.
+    let start = 2_921_940.0 * 24.0 - 12.0;
+    let input = dir.path().join("far.nc");
+    Field::moving_low(axis(start, 6.0, 4)).write(&input);
+    for format in ["imilast", "imilast-strict", "tdump"] {
+        let out = dir.path().join("out");
+        let o = common::track(&input, "msl", &out, &["-f", format]);
+        assert_error(
+            &o,
+            4,
+            &[
+                &format!("out: the {format} format cannot hold the date 10000-01-01T"),
+                "4-digit years",
+                "csv, json or netcdf",
+            ],
+        );
+        let o = common::run(
+            stormtrack()
+                .arg("track")
+                .arg(&input)
+                .args(["--var", "msl", "-q", "-o", "-", "-f", format]),
+        );
+        assert_error(&o, 4, &["-: the", "cannot hold the date"]);
+        assert!(o.stdout.is_empty(), "{format} wrote on stdout");
+    }
+    assert_eq!(listing(dir.path()), ["far.nc"]);
+    let o = common::track(&input, "msl", &dir.path().join("t.csv"), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(std::fs::read_to_string(dir.path().join("t.csv"))
+        .unwrap()
+        .contains("10000-01-01T"));
+}
