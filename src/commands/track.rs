@@ -74,7 +74,7 @@ pub struct TrackArgs {
     #[arg(long, short = 'o', value_name = "PATH")]
     pub output: Option<String>,
 
-    /// Output format. [default: from the output file's extension (.txt/.imilast imilast, .csv, .nc netcdf, .json, .tdump), else imilast]
+    /// Output format. [default: from the output file's extension (.txt/.imilast/.dat imilast, .csv, .nc/.nc4/.netcdf netcdf, .json, .tdump; another extension is an error), else imilast]
     #[arg(long, short = 'f', value_enum)]
     pub format: Option<OutputFormat>,
 
@@ -142,6 +142,12 @@ impl TrackArgs {
                 "--min-length must be at least 1 (points per track)".into(),
             ));
         }
+        // An empty path would otherwise fail late, as a directory error.
+        if self.output.as_deref() == Some("") {
+            return Err(Error::Usage(
+                "-o needs a path; use - for standard output".into(),
+            ));
+        }
         let selection =
             TimeSelection::from_flags(self.num, self.start.as_deref(), self.end.as_deref())?;
         let inputs = io::inputs::resolve(&self.input, self.input_list.as_deref())?;
@@ -155,7 +161,11 @@ impl TrackArgs {
         if let Some(list) = &self.input_list {
             refuse_replacing_the_list(&output, self.report.as_deref(), list)?;
         }
-        let format = OutputFormat::resolve(self.format, &output);
+        let format = OutputFormat::resolve(self.format, &output).map_err(|why| {
+            Error::Usage(format!(
+                "-o {output}: {why}; give one of them, or name the format with --format"
+            ))
+        })?;
         let launch = launcher::detect().filter(|l| l.size > 1);
         let backend = choose_backend(self.backend, launch)?;
         let threads = self.threads.unwrap_or_else(|| match (backend, launch) {

@@ -52,12 +52,13 @@ pub enum OutputFormat {
 }
 
 impl OutputFormat {
-    /// The format named by a file extension (`.txt`/`.imilast` IMILAST, `.csv`,
-    /// `.nc`, `.json`, `.tdump`), case-insensitive.
+    /// The format named by a file extension (`.txt`/`.imilast`/`.dat`
+    /// IMILAST, `.csv`, `.nc`/`.nc4`/`.netcdf`, `.json`, `.tdump`),
+    /// case-insensitive.
     pub fn from_extension(path: &Path) -> Option<Self> {
         let ext = path.extension()?.to_str()?.to_ascii_lowercase();
         Some(match ext.as_str() {
-            "txt" | "imilast" => OutputFormat::Imilast,
+            "txt" | "imilast" | "dat" => OutputFormat::Imilast,
             "csv" => OutputFormat::Csv,
             "nc" | "nc4" | "netcdf" => OutputFormat::Netcdf,
             "json" => OutputFormat::Json,
@@ -66,15 +67,27 @@ impl OutputFormat {
         })
     }
 
-    /// `--format` if given, else guessed from the output file's extension,
-    /// else IMILAST (also for standard output).
-    pub fn resolve(explicit: Option<Self>, dest: &Destination) -> Self {
-        explicit
-            .or_else(|| match dest {
-                Destination::File(p) => Self::from_extension(p),
-                Destination::Stdout => None,
-            })
-            .unwrap_or(OutputFormat::Imilast)
+    /// `--format` if given, else guessed from the output file's extension;
+    /// IMILAST for standard output and a file without an extension. An
+    /// extension of no known format is an error (`Err` says which and lists
+    /// the known ones; the caller names its flags): `-o tracks.parquet` wrote
+    /// IMILAST text under a name that promises something else.
+    pub fn resolve(explicit: Option<Self>, dest: &Destination) -> Result<Self, String> {
+        if let Some(format) = explicit {
+            return Ok(format);
+        }
+        let Destination::File(path) = dest else {
+            return Ok(OutputFormat::Imilast);
+        };
+        match path.extension() {
+            None => Ok(OutputFormat::Imilast),
+            Some(ext) => Self::from_extension(path).ok_or_else(|| {
+                format!(
+                    "unknown extension '.{}' (known: {KNOWN_EXTENSIONS})",
+                    ext.to_string_lossy()
+                )
+            }),
+        }
     }
 
     /// The suffix of default output names: `<stem><suffix>`, one per format
@@ -92,6 +105,10 @@ impl OutputFormat {
         }
     }
 }
+
+/// The output extensions [`OutputFormat::from_extension`] knows, for messages.
+pub const KNOWN_EXTENSIONS: &str =
+    ".txt, .imilast, .dat (imilast), .csv, .nc, .nc4, .netcdf, .json, .tdump";
 
 /// Help of the `--method-code` flag (`track` and `convert`).
 pub const METHOD_CODE_HELP: &str = "IMILAST method code that the imilast-strict format writes at the start of every point line (0-89, printed with two digits; the IMILAST intercomparison numbered its methods M02..M22)";

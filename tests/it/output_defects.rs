@@ -522,3 +522,70 @@ fn dates_past_year_9999_are_refused_by_formats_with_ten_digit_dates() {
         .unwrap()
         .contains("10000-01-01T"));
 }
+
+#[test]
+fn an_empty_output_path_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = good_input(dir.path());
+    let tracks = dir.path().join("t.txt");
+    let o = common::track(&input, "msl", Path::new(""), &[]);
+    assert_error(&o, 2, &["-o needs a path; use - for standard output"]);
+    let o = common::track(&input, "msl", &tracks, &["--report", ""]);
+    // clap itself refuses an empty path there.
+    assert_error(&o, 2, &["a value is required for '--report"]);
+    let o = common::run(stormtrack().arg("convert").arg(&input).arg(""));
+    assert_error(&o, 2, &["OUTPUT needs a path; use - for standard output"]);
+    assert_eq!(listing(dir.path()), ["in.nc"]);
+}
+
+#[test]
+fn an_unknown_output_extension_needs_a_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = good_input(dir.path());
+    let tracks = dir.path().join("t.txt");
+    let o = common::track(&input, "msl", &tracks, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let weird = dir.path().join("weird.parquet");
+    let known = ".txt, .imilast, .dat (imilast), .csv, .nc, .nc4, .netcdf, .json, .tdump";
+    let o = common::track(&input, "msl", &weird, &[]);
+    assert_error(
+        &o,
+        2,
+        &[
+            "-o ",
+            "weird.parquet: unknown extension '.parquet'",
+            known,
+            "--format",
+        ],
+    );
+    let o = common::run(stormtrack().arg("convert").arg(&tracks).arg(&weird));
+    assert_error(
+        &o,
+        2,
+        &[
+            "OUTPUT ",
+            "weird.parquet: unknown extension '.parquet'",
+            known,
+            "--to",
+        ],
+    );
+    assert_eq!(listing(dir.path()), ["in.nc", "t.txt"]);
+    // With the format named, any name goes; no extension is imilast.
+    let o = common::track(&input, "msl", &weird, &["-f", "csv"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(std::fs::read_to_string(&weird)
+        .unwrap()
+        .starts_with("track_id,"));
+    let bare = dir.path().join("tracks");
+    let o = common::run(
+        stormtrack()
+            .arg("convert")
+            .arg(&tracks)
+            .arg(&bare)
+            .arg("-q"),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(std::fs::read_to_string(&bare)
+        .unwrap()
+        .starts_with("99 00,"));
+}
