@@ -108,7 +108,7 @@ fn compare_files(args: &CompareArgs) -> anyhow::Result<i32> {
 
 /// Reads, parses and normalises one file.
 fn load(path: &Path) -> crate::Result<(Side, Option<String>)> {
-    let bytes = crate::io::read_file(path)?;
+    let bytes = crate::output::input::read_text_file(path)?;
     let text = String::from_utf8(bytes).map_err(|e| {
         Error::input(
             path,

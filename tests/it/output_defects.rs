@@ -589,3 +589,51 @@ fn an_unknown_output_extension_needs_a_format() {
         .unwrap()
         .starts_with("99 00,"));
 }
+
+/// Runs `cmd`, failing the test if it has not ended within `secs` seconds
+/// (it is then killed).
+fn run_within(cmd: &mut Command, secs: u64) -> Output {
+    let mut child = common::spawn(cmd.stdin(Stdio::null()));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{cmd:?} still running after {secs} s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn reading_a_track_file_is_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x.csv");
+    let o = run_within(stormtrack().args(["convert", "/dev/zero"]).arg(&out), 20);
+    assert_error(&o, 3, &["/dev/zero: cannot tell the track format"]);
+    for from in ["imilast", "csv", "json"] {
+        let o = run_within(
+            stormtrack()
+                .args(["convert", "--from", from, "/dev/zero"])
+                .arg(&out),
+            20,
+        );
+        assert_error(
+            &o,
+            3,
+            &["/dev/zero: line 1 has a NUL byte", "not a text track file"],
+        );
+    }
+    let o = run_within(stormtrack().args(["compare", "/dev/zero"]).arg(&out), 20);
+    assert_error(&o, 2, &["/dev/zero: line 1 has a NUL byte"]);
+    // An endless line of text.
+    let long = dir.path().join("long.txt");
+    let mut text =
+        String::from("99 00,CycloneNo,StepNo,DateI10,Year,Month,Day,Time,LongE,LatN,MSL\n90 1 1\n");
+    text.push_str(&"0".repeat(70_000));
+    std::fs::write(&long, text).unwrap();
+    let o = run_within(stormtrack().arg("convert").arg(&long).arg(&out), 20);
+    assert_error(&o, 3, &["long.txt: line 3 is longer than 64 KiB"]);
+    assert_eq!(listing(dir.path()), ["long.txt"]);
+}
