@@ -637,3 +637,41 @@ fn reading_a_track_file_is_bounded() {
     assert_error(&o, 3, &["long.txt: line 3 is longer than 64 KiB"]);
     assert_eq!(listing(dir.path()), ["long.txt"]);
 }
+
+#[test]
+fn an_imilast_file_cut_inside_its_last_value_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = good_input(dir.path());
+    let whole = dir.path().join("whole.txt");
+    let o = common::track(&input, "msl", &whole, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&whole).unwrap();
+    let lines = text.lines().count();
+    // Cut after the first digit of the last value.
+    let last = text.trim_end().rsplit_once(' ').unwrap().0.len() + 2;
+    let cut = dir.path().join("cut.txt");
+    std::fs::write(&cut, &text[..last]).unwrap();
+    let out = dir.path().join("out.csv");
+    let o = common::run(stormtrack().arg("convert").arg(&cut).arg(&out));
+    assert_error(
+        &o,
+        3,
+        &[
+            "cut.txt: not valid IMILAST",
+            &format!("line {lines}: the last line has no final newline"),
+            "looks cut off",
+        ],
+    );
+    let o = common::run(stormtrack().arg("compare").arg(&whole).arg(&cut));
+    assert_error(
+        &o,
+        2,
+        &[&format!("cut.txt: line {lines}:"), "looks cut off"],
+    );
+    // The whole file without its final newline is still a track file.
+    let bare = dir.path().join("bare.txt");
+    std::fs::write(&bare, text.trim_end()).unwrap();
+    let o = common::run(stormtrack().arg("compare").arg(&whole).arg(&bare));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!out.exists());
+}
