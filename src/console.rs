@@ -27,10 +27,21 @@ pub fn print(text: &str) -> io::Result<()> {
     quiet_broken_pipe(out.write_all(text.as_bytes()).and_then(|()| out.flush()))
 }
 
+/// [`print`], a failure (other than a reader gone) being an output error
+/// (exit 4) that names standard output.
+pub fn print_data(text: &str) -> crate::Result<()> {
+    print(text).map_err(|e| stdout_error(&e))
+}
+
+/// The error of a failed write on standard output (`> /dev/full`).
+pub fn stdout_error(e: &io::Error) -> crate::Error {
+    crate::Error::output("-", format!("cannot write to standard output: {e}"))
+}
+
 /// `Ok` for a broken pipe, else `result`.
 pub fn quiet_broken_pipe(result: io::Result<()>) -> io::Result<()> {
     match result {
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) if is_broken_pipe(&e) => Ok(()),
         other => other,
     }
 }
@@ -42,6 +53,16 @@ pub fn count(n: usize, noun: &str) -> String {
     } else {
         format!("{n} {noun}s")
     }
+}
+
+/// Whether `e` is a reader gone: by kind, or by the OS code of an error
+/// that a library wrapped in its own (its kind is then `Other`).
+fn is_broken_pipe(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::BrokenPipe
+        || e.raw_os_error() == Some(libc::EPIPE)
+        || e.get_ref()
+            .and_then(|inner| inner.downcast_ref::<io::Error>())
+            .is_some_and(is_broken_pipe)
 }
 
 #[cfg(test)]
@@ -59,6 +80,8 @@ mod tests {
     fn a_reader_gone_is_not_an_error_but_other_failures_are() {
         let gone = io::Error::from(io::ErrorKind::BrokenPipe);
         assert!(quiet_broken_pipe(Err(gone)).is_ok());
+        let wrapped = io::Error::other(io::Error::from(io::ErrorKind::BrokenPipe));
+        assert!(quiet_broken_pipe(Err(wrapped)).is_ok());
         let full = io::Error::other("No space left on device");
         assert!(quiet_broken_pipe(Err(full)).is_err());
     }

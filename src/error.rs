@@ -20,6 +20,8 @@ pub mod exit {
     pub const OUTPUT: i32 = 4;
     /// An MPI rank failed and the job was aborted.
     pub const MPI: i32 = 5;
+    /// Hung up: SIGHUP (128 + 1), the terminal or session closed.
+    pub const SIGHUP: i32 = 129;
     /// Interrupted by SIGINT (128 + 2).
     pub const SIGINT: i32 = 130;
     /// Terminated by SIGTERM (128 + 15).
@@ -102,6 +104,7 @@ impl Error {
             Error::Output { .. } => exit::OUTPUT,
             Error::Mpi(_) => exit::MPI,
             Error::Interrupted("SIGTERM") => exit::SIGTERM,
+            Error::Interrupted("SIGHUP") => exit::SIGHUP,
             Error::Interrupted(_) => exit::SIGINT,
             _ => exit::INPUT,
         }

@@ -1,5 +1,7 @@
-//! SIGTERM and SIGINT during `track`: the temporary output is removed, the
-//! exit code is 143 or 130, stderr has one line, and no output is left.
+//! SIGTERM, SIGINT and SIGHUP during `track`: the temporary output is
+//! removed, the exit code is 143, 130 or 129, stderr has one line, and no
+//! output is left. A SIGHUP ignored at start (`nohup`) and a SIGPIPE are
+//! ignored: the run completes.
 //!
 //! The input is noise on a 2.5-degree grid over many steps, tracked with a
 //! 1 km radius: hundreds of thousands of one-point tracks, so both the
@@ -79,6 +81,62 @@ fn assert_interrupted(child: Child, code: i32, signal: &str, out_dir: &Path) {
         format!("stormtrack: error: interrupted by {signal}; no output was written")
     );
     assert_eq!(listing(out_dir), Vec::<String>::new(), "files left behind");
+}
+
+/// Waits until the child has created its temporary output.
+fn wait_for_temporary(child: &mut Child, out_dir: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while temporaries(out_dir).is_empty() {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the run ended ({status}) before its temporary output was seen");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no temporary output within 120 s"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+#[test]
+fn sighup_while_writing_removes_the_temporary_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = noise(dir.path(), 1200);
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let mut child = start(&input, &out_dir.join("out.txt"));
+    wait_for_temporary(&mut child, &out_dir);
+    kill(&child, "HUP");
+    assert_interrupted(child, 129, "SIGHUP", &out_dir);
+}
+
+#[test]
+fn an_ignored_sighup_and_a_sigpipe_leave_the_run_to_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = noise(dir.path(), 1200);
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let out = out_dir.join("out.txt");
+    // As `nohup` starts it: SIGHUP ignored from the start.
+    let mut child = common::spawn(
+        std::process::Command::new("sh")
+            .args(["-c", "trap '' HUP && exec \"$0\" \"$@\""])
+            .arg(env!("CARGO_BIN_EXE_stormtrack"))
+            .arg("track")
+            .arg(&input)
+            .args(["--var", "msl", "--radius", "1km", "-q", "-o"])
+            .arg(&out),
+    );
+    wait_for_temporary(&mut child, &out_dir);
+    kill(&child, "HUP");
+    kill(&child, "PIPE");
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "stderr: {err}");
+    assert_eq!(err, "");
+    assert_eq!(listing(&out_dir), ["out.txt"], "files left behind");
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.starts_with("99 00,") && text.ends_with('\n'));
 }
 
 #[test]

@@ -98,7 +98,7 @@ fn compare_files(args: &CompareArgs) -> anyhow::Result<i32> {
     };
     let report = compare::compare(&a, &b, &tol);
     let header = [(&args.a, note_a), (&args.b, note_b)];
-    crate::console::print(&summary(&header, &report))?;
+    crate::console::print_data(&summary(&header, &report))?;
     Ok(if report.passed() {
         crate::error::exit::OK
     } else {
@@ -108,7 +108,7 @@ fn compare_files(args: &CompareArgs) -> anyhow::Result<i32> {
 
 /// Reads, parses and normalises one file.
 fn load(path: &Path) -> crate::Result<(Side, Option<String>)> {
-    let bytes = crate::io::read_file(path)?;
+    let bytes = crate::output::input::read_text_file(path)?;
     let text = String::from_utf8(bytes).map_err(|e| {
         Error::input(
             path,

@@ -8,6 +8,7 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context;
 use clap::Args;
 
 use crate::error::exit;
@@ -35,7 +36,7 @@ pub struct ConvertArgs {
     #[arg(long, value_enum)]
     pub from: Option<InputFormat>,
 
-    /// Format of OUTPUT. [default: from its extension (.txt/.imilast imilast, .csv, .nc netcdf, .json, .tdump), else imilast]
+    /// Format of OUTPUT. [default: from its extension (.txt/.imilast/.dat imilast, .csv, .nc/.nc4/.netcdf netcdf, .json, .tdump; another extension is an error), else imilast]
     #[arg(long, short = 't', value_enum)]
     pub to: Option<OutputFormat>,
 
@@ -58,7 +59,19 @@ fn parse_calendar(s: &str) -> Result<Calendar, String> {
 
 /// Runs `stormtrack convert`.
 pub fn run(args: ConvertArgs) -> anyhow::Result<i32> {
+    // A signal while the output is written removes its temporary file.
+    crate::interrupt::install().context("cannot install the signal handler")?;
+    if args.output.is_empty() {
+        return Err(
+            crate::Error::Usage("OUTPUT needs a path; use - for standard output".into()).into(),
+        );
+    }
     let dest = Destination::parse(&args.output);
+    let to = OutputFormat::resolve(args.to, &dest).map_err(|why| {
+        crate::Error::Usage(format!(
+            "OUTPUT {dest}: {why}; give one of them, or name the format with --to"
+        ))
+    })?;
     if let Destination::File(p) = &dest {
         if output::target::replaces(p, &args.input) {
             return Err(crate::Error::Usage(format!(
@@ -70,7 +83,6 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<i32> {
         output::check_writable(p)?;
     }
     let (tracks, from) = input::read_tracks(&args.input, args.from, args.calendar)?;
-    let to = OutputFormat::resolve(args.to, &dest);
     let writer = output::writer_for(
         to,
         &WriteOptions {

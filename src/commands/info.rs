@@ -78,7 +78,7 @@ pub fn run(args: InfoArgs) -> anyhow::Result<i32> {
         let info = describe(path, args.var.as_deref(), args.level);
         if !args.json {
             let gap = if i > 0 { "\n" } else { "" };
-            console::print(&format!("{gap}{}", render(&info)))?;
+            console::print_data(&format!("{gap}{}", render(&info)))?;
         }
         if info.code != exit::OK && code == exit::OK {
             code = info.code;
@@ -86,7 +86,7 @@ pub fn run(args: InfoArgs) -> anyhow::Result<i32> {
         infos.push(info);
     }
     if args.json {
-        console::print(&format!("{}\n", serde_json::to_string_pretty(&infos)?))?;
+        console::print_data(&format!("{}\n", serde_json::to_string_pretty(&infos)?))?;
     }
     Ok(code)
 }

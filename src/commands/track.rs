@@ -71,11 +71,11 @@ pub struct TrackArgs {
     #[arg(long, value_name = "VALUE", allow_negative_numbers = true, value_parser = crate::io::parse_level)]
     pub level: Option<f64>,
 
-    /// Output file, or - for standard output. [default: <INPUT stem>.imilast.txt (.tracks.csv, .tracks.nc, .tracks.json, .tdump with --format) in the current directory]
+    /// Output file, or - for standard output. [default: <INPUT stem>.imilast.txt in the current directory; with --format, the format's own name: .imilast-strict.txt, .tracks.csv, .tracks.nc, .tracks.json, .tdump]
     #[arg(long, short = 'o', value_name = "PATH")]
     pub output: Option<String>,
 
-    /// Output format. [default: from the output file's extension (.txt/.imilast imilast, .csv, .nc netcdf, .json, .tdump), else imilast]
+    /// Output format. [default: from the output file's extension (.txt/.imilast/.dat imilast, .csv, .nc/.nc4/.netcdf netcdf, .json, .tdump; another extension is an error), else imilast]
     #[arg(long, short = 'f', value_enum)]
     pub format: Option<OutputFormat>,
 
@@ -143,6 +143,12 @@ impl TrackArgs {
                 "--min-length must be at least 1 (points per track)".into(),
             ));
         }
+        // An empty path would otherwise fail late, as a directory error.
+        if self.output.as_deref() == Some("") {
+            return Err(Error::Usage(
+                "-o needs a path; use - for standard output".into(),
+            ));
+        }
         let selection =
             TimeSelection::from_flags(self.num, self.start.as_deref(), self.end.as_deref())?;
         let inputs = io::inputs::resolve(&self.input, self.input_list.as_deref())?;
@@ -153,7 +159,14 @@ impl TrackArgs {
                 self.format.unwrap_or(OutputFormat::Imilast),
             )),
         };
-        let format = OutputFormat::resolve(self.format, &output);
+        if let Some(list) = &self.input_list {
+            refuse_replacing_the_list(&output, self.report.as_deref(), list)?;
+        }
+        let format = OutputFormat::resolve(self.format, &output).map_err(|why| {
+            Error::Usage(format!(
+                "-o {output}: {why}; give one of them, or name the format with --format"
+            ))
+        })?;
         let launch = launcher::detect().filter(|l| l.size > 1);
         let backend = choose_backend(self.backend, launch)?;
         let threads = self.threads.unwrap_or_else(|| match (backend, launch) {
@@ -252,7 +265,9 @@ pub fn run(args: TrackArgs) -> anyhow::Result<i32> {
         }
         None => tracks,
     };
-    let write = || -> anyhow::Result<std::time::Duration> {
+    // The tracks and the report are written to temporary files first and
+    // put in place together, so that a failure of either leaves neither.
+    let write = || -> anyhow::Result<(std::time::Duration, output::Staged)> {
         let t = Instant::now();
         let writer = output::writer_for(cfg.format, &cfg.write_options);
         let pool = rayon::ThreadPoolBuilder::new()
@@ -260,10 +275,10 @@ pub fn run(args: TrackArgs) -> anyhow::Result<i32> {
             .thread_name(|i| format!("stormtrack-write-{i}"))
             .build()
             .context("cannot start the threads that format the output")?;
-        pool.install(|| output::deliver(&tracks, writer.as_ref(), &cfg.output))?;
-        Ok(t.elapsed())
+        let staged = pool.install(|| output::prepare(&tracks, writer.as_ref(), &cfg.output))?;
+        Ok((t.elapsed(), staged))
     };
-    stats.write = match session {
+    let (write_time, staged) = match session {
         // MPI is finalised (on this thread, as MPI requires) while the
         // output is written.
         Some(session) => std::thread::scope(|s| {
@@ -275,16 +290,24 @@ pub fn run(args: TrackArgs) -> anyhow::Result<i32> {
         })?,
         None => write()?,
     };
+    stats.write = write_time;
     stats.total = started.elapsed();
+    let mut staged = vec![staged];
+    if let Some(path) = &cfg.report {
+        match prepare_report(path, &cfg, &meta, &stats).map_err(|e| output::for_flag(e, "--report"))
+        {
+            Ok(report) => staged.push(report),
+            Err(e) => {
+                return Err(anyhow::Error::new(output::atomic::abandon(staged, e))
+                    .context(format!("writing report {}", path.display())))
+            }
+        }
+    }
+    output::atomic::commit(staged, interrupt::set_output_complete)?;
     if !cfg.quiet {
         warn_missing(&meta, &stats);
         crate::note!("{}", summary(&cfg, &meta, &stats));
     }
-    if let Some(path) = &cfg.report {
-        write_report(path, &cfg, &meta, &stats)
-            .with_context(|| format!("writing report {}", path.display()))?;
-    }
-    interrupt::set_output_complete();
     Ok(exit::OK)
 }
 
@@ -307,7 +330,7 @@ fn preflight(cfg: &TrackConfig) -> crate::Result<()> {
         output::check_writable(p)?;
     }
     if let Some(r) = cfg.report.as_ref().filter(|r| !is_stdout(r)) {
-        output::check_writable(r)?;
+        output::check_writable(r).map_err(|e| output::for_flag(e, "--report"))?;
     }
     Ok(())
 }
@@ -341,6 +364,32 @@ fn refuse_overwriting_inputs(cfg: &TrackConfig) -> crate::Result<()> {
                 "--report {} is the same file as -o {}; give the report another name",
                 report.display(),
                 out.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses an output that would replace the `--input-list` file: it is an
+/// input like the files it names (found before the run, as it is only
+/// read while the arguments are checked).
+fn refuse_replacing_the_list(
+    output: &Destination,
+    report: Option<&Path>,
+    list: &Path,
+) -> Result<(), Error> {
+    use output::target::replaces;
+    let output = match output {
+        Destination::File(p) => Some(p.as_path()),
+        Destination::Stdout => None,
+    };
+    let report = report.filter(|r| !is_stdout(r));
+    for (path, flag) in [(output, "-o"), (report, "--report")] {
+        if let Some(path) = path.filter(|p| replaces(p, list)) {
+            return Err(Error::Usage(format!(
+                "{flag} {} would replace the input list {}; choose another path",
+                path.display(),
+                list.display()
             )));
         }
     }
@@ -410,12 +459,14 @@ fn describe_backend(kind: BackendKind, s: &RunStats) -> String {
     }
 }
 
-fn write_report(
+/// Writes the report: printed at once on standard output, else to a
+/// temporary file put in place with the tracks.
+fn prepare_report(
     path: &Path,
     cfg: &TrackConfig,
     meta: &FieldMeta,
     stats: &RunStats,
-) -> crate::Result<()> {
+) -> crate::Result<output::Staged> {
     let report = serde_json::json!({
         "stormtrack_version": env!("CARGO_PKG_VERSION"),
         "input": meta.path,
@@ -430,11 +481,10 @@ fn write_report(
     });
     if is_stdout(path) {
         let text = serde_json::to_string_pretty(&report).expect("plain JSON values");
-        return crate::console::print(&(text + "\n")).map_err(|e| {
-            crate::Error::output("-", format!("cannot write to standard output: {e}"))
-        });
+        crate::console::print_data(&(text + "\n"))?;
+        return Ok(output::Staged::delivered("standard output"));
     }
-    output::write_atomic(path, |w| {
+    output::prepare_with(path, |w| {
         serde_json::to_writer_pretty(&mut *w, &report)?;
         w.write_all(b"\n")
     })

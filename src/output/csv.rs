@@ -37,7 +37,7 @@ impl TrackWriter for CsvWriter {
         let mut w = ::csv::Writer::from_writer(out);
         let mut header = COLUMNS.to_vec();
         header.push(&meta.variable);
-        w.write_record(&header)?;
+        w.write_record(&header).map_err(io_error)?;
         for track in tracks.iter() {
             let id = (track.index + 1).to_string();
             for (i, p) in track.points().enumerate() {
@@ -48,10 +48,24 @@ impl TrackWriter for CsvWriter {
                     &shortest(p.lat),
                     &shortest(longitude_east(p.lon)),
                     &shortest(to_imilast_units(&meta.variable, p.value)),
-                ])?;
+                ])
+                .map_err(io_error)?;
             }
         }
         w.flush()
+    }
+}
+
+/// The I/O error inside a csv error as it is: the crate's own conversion
+/// wraps it as `Other`, hiding a broken pipe (a reader gone, which ends the
+/// output quietly) or a full disk from the callers.
+fn io_error(e: ::csv::Error) -> io::Error {
+    if !e.is_io_error() {
+        return io::Error::other(e);
+    }
+    match e.into_kind() {
+        ::csv::ErrorKind::Io(e) => e,
+        other => io::Error::other(format!("{other:?}")),
     }
 }
 

@@ -106,6 +106,10 @@ pub fn date_fields(meta: &TrackMeta, t: i64) -> String {
 const PIECE_POINTS: usize = 1 << 14;
 
 impl TrackWriter for ImilastWriter {
+    fn check(&self, tracks: &Tracks) -> Result<(), String> {
+        super::check_ten_digit_dates(tracks, "imilast")
+    }
+
     fn write(&self, tracks: &Tracks, out: &mut dyn Write) -> io::Result<()> {
         let meta = &tracks.meta;
         writeln!(
@@ -259,6 +263,7 @@ pub fn read(text: &str) -> Result<Tracks, ParseError> {
 
 /// [`read`] with the dates taken in `calendar` (IMILAST files do not say).
 pub fn read_in(text: &str, calendar: Calendar) -> Result<Tracks, ParseError> {
+    check_unterminated_last_line(text)?;
     let err = |line: usize, message: String| ParseError { line, message };
     let mut lines = text
         .lines()
@@ -331,6 +336,67 @@ pub fn read_in(text: &str, calendar: Calendar) -> Result<Tracks, ParseError> {
     check_count(&tracks, &expected).map_err(|m| err(text.lines().count(), m))?;
     meta.time_known = dated.unwrap_or(true);
     Ok(Tracks::from_tracks(meta, tracks))
+}
+
+/// Refuses a last point line without a final newline that looks cut off:
+/// a file cut inside its last value (`1007.689375` cut to `1`) otherwise
+/// reads as a complete file with a wrong value. Writers print every number
+/// of a column with the same decimals, so such a line must have the fields
+/// and decimals of the point line before it (without one, a decimal point
+/// in its coordinates and value). A complete last line without a newline is
+/// accepted.
+fn check_unterminated_last_line(text: &str) -> Result<(), ParseError> {
+    if text.is_empty() || text.ends_with('\n') {
+        return Ok(());
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    let n = lines.len();
+    let last: Vec<&str> = lines[n - 1].split_whitespace().collect();
+    if !last.first().is_some_and(|c| is_point_code(c)) {
+        return Ok(());
+    }
+    let decimals = |f: &str| f.split_once('.').map(|(_, d)| d.len());
+    let cut = |why: String| {
+        ParseError {
+        line: n,
+        message: format!("the last line has no final newline and {why}: the file looks cut off; re-copy or re-write it"),
+    }
+    };
+    let previous = lines[..n - 1].iter().rev().find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        f.first().is_some_and(|c| is_point_code(c)).then_some(f)
+    });
+    match previous {
+        Some(prev) => {
+            if prev.len() != last.len() {
+                return Err(cut(format!(
+                    "{} fields where the point line before has {}",
+                    last.len(),
+                    prev.len()
+                )));
+            }
+            if let Some((p, l)) = prev
+                .iter()
+                .zip(&last)
+                .find(|(p, l)| decimals(p) != decimals(l))
+            {
+                return Err(cut(format!(
+                    "'{}' where the point line before has '{}'",
+                    truncate(l),
+                    truncate(p)
+                )));
+            }
+        }
+        None => {
+            if let Some(f) = last
+                .get(8..11)
+                .and_then(|f| f.iter().find(|f| decimals(f).is_none()))
+            {
+                return Err(cut(format!("'{}' has no decimals", truncate(f))));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `00`, or a strict file's two-digit method code (never 90 or 99).
@@ -580,6 +646,33 @@ mod tests {
                 .meta
                 .time_known
         );
+    }
+
+    #[test]
+    fn a_last_line_cut_without_newline_is_refused_a_complete_one_accepted() {
+        let h = "99 00,CycloneNo,StepNo,DateI10,Year,Month,Day,Time,LongE,LatN,MSL\n";
+        let p1 = "00 1 1 2025120100 2025 12 01 00 175.00 -85.00 995.871250";
+        let p2 = "00 1 2 2025120106 2025 12 01 06 -172.50 -85.00 1007.689375";
+        let whole = format!("{h}90 1 2\n{p1}\n{p2}");
+        assert_eq!(read(&whole).unwrap().num_points(), 2);
+        assert_eq!(read(&format!("{whole}\n")).unwrap().num_points(), 2);
+        for cut in ["1", "1007", "1007.68", ""] {
+            let text = format!("{h}90 1 2\n{p1}\n{}", p2.replace("1007.689375", cut));
+            let e = read(text.trim_end()).unwrap_err();
+            assert_eq!(e.line, 4, "{cut:?}");
+            assert!(
+                e.message.contains("looks cut off"),
+                "{cut:?}: {}",
+                e.message
+            );
+        }
+        // A single point: its coordinates and value need decimals.
+        let e = read(&format!(
+            "{h}90 1 1\n00 1 1 2025120100 2025 12 01 00 175.00 -85.00 1"
+        ))
+        .unwrap_err();
+        assert!(e.message.contains("'1' has no decimals"), "{}", e.message);
+        assert!(read(&format!("{h}90 1 1\n{p1}")).is_ok());
     }
 
     #[test]

@@ -20,7 +20,8 @@
 //! `-999.99`. Numbers are right-aligned so that all point lines have the same
 //! column positions (readers such as metno/esd's `read.imilast` read the file
 //! as fixed-width columns). A number too wide for its column (a track of more
-//! than 999 steps, a year past 9999) widens its line rather than being cut.
+//! than 999 steps) widens its line rather than being cut; a year outside
+//! 0000-9999, which DateI10 cannot hold, is refused before writing.
 //!
 //! The layout follows the column names of the intercomparison's header, the
 //! zero-padded `90 %06d %03d` track lines and 13-column point lines of files
@@ -45,6 +46,10 @@ pub struct ImilastStrictWriter {
 }
 
 impl TrackWriter for ImilastStrictWriter {
+    fn check(&self, tracks: &Tracks) -> Result<(), String> {
+        super::check_ten_digit_dates(tracks, "imilast-strict")
+    }
+
     fn write(&self, tracks: &Tracks, out: &mut dyn Write) -> io::Result<()> {
         let meta = &tracks.meta;
         let code = self.method_code;

@@ -80,12 +80,9 @@ pub fn read_tracks(
     format: Option<InputFormat>,
     calendar: Option<Calendar>,
 ) -> Result<(Tracks, InputFormat)> {
-    let bytes = crate::io::read_file(path)?;
-    if bytes.is_empty() {
-        return Err(Error::EmptyFile(path.to_path_buf()));
-    }
+    let (mut file, head) = open_track_file(path)?;
     let format = format
-        .or_else(|| sniff(&bytes[..bytes.len().min(64)]))
+        .or_else(|| sniff(&head))
         .or_else(|| from_extension(path))
         .ok_or_else(|| {
             Error::input(
@@ -93,6 +90,12 @@ pub fn read_tracks(
                 "cannot tell the track format (not IMILAST, CSV, NetCDF or JSON by content or extension); name it with --from",
             )
         })?;
+    // NetCDF is read by path; text is read whole, within bounds.
+    let bytes = if format == InputFormat::Netcdf {
+        head
+    } else {
+        read_text(path, &mut file, head, format != InputFormat::Json)?
+    };
     let parse_err = |e: ParseError| Error::input(path, format!("not valid {format}: {e}"));
     let text = || {
         std::str::from_utf8(&bytes).map_err(|_| {
@@ -113,6 +116,97 @@ pub fn read_tracks(
             .map_err(|m| Error::input(path, format!("not valid track NetCDF: {m}")))?,
     };
     Ok((tracks, format))
+}
+
+/// The largest track file read (4 GiB): reading a device such as /dev/zero
+/// or an endless pipe must end with an error, not with memory exhausted.
+pub const MAX_TRACK_FILE: u64 = 4 << 30;
+
+/// The longest line of an IMILAST or CSV track file (64 KiB; their lines
+/// are under 200 bytes). JSON is exempt: a track is one line, and other
+/// tools write a whole document on one.
+pub const MAX_LINE: usize = 64 << 10;
+
+/// Opens a track file and reads its first bytes (up to 64, enough to sniff).
+fn open_track_file(path: &Path) -> Result<(std::fs::File, Vec<u8>)> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::NotFound(path.to_path_buf()),
+        _ => Error::Unreadable {
+            path: path.to_path_buf(),
+            source: e,
+        },
+    })?;
+    let mut head = Vec::with_capacity(64);
+    file.try_clone()
+        .and_then(|f| f.take(64).read_to_end(&mut head))
+        .map_err(|e| Error::Unreadable {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+    if head.is_empty() {
+        return Err(Error::EmptyFile(path.to_path_buf()));
+    }
+    Ok((file, head))
+}
+
+/// Reads the rest of a text track file after `bytes` (already read),
+/// refusing, as soon as it is seen, a NUL byte (binary data: /dev/zero, an
+/// image), a line longer than [`MAX_LINE`] (when `line_limit`) and a file
+/// larger than [`MAX_TRACK_FILE`].
+pub fn read_text(
+    path: &Path,
+    file: &mut dyn std::io::Read,
+    mut bytes: Vec<u8>,
+    line_limit: bool,
+) -> Result<Vec<u8>> {
+    let mut chunk = vec![0u8; 1 << 16];
+    let (mut line, mut line_len, mut checked) = (1usize, 0usize, 0usize);
+    loop {
+        for &b in &bytes[checked..] {
+            match b {
+                0 => {
+                    return Err(Error::input(
+                        path,
+                        format!("line {line} has a NUL byte: binary data, not a text track file (IMILAST, CSV or JSON); check the file"),
+                    ))
+                }
+                b'\n' => (line, line_len) = (line + 1, 0),
+                _ => line_len += 1,
+            }
+            if line_limit && line_len > MAX_LINE {
+                return Err(Error::input(
+                    path,
+                    format!("line {line} is longer than 64 KiB: not an IMILAST or CSV track file (their lines are short); check the file"),
+                ));
+            }
+        }
+        checked = bytes.len();
+        if bytes.len() as u64 > MAX_TRACK_FILE {
+            return Err(Error::input(
+                path,
+                "larger than 4 GiB, the most stormtrack reads from a track file; split it into smaller files",
+            ));
+        }
+        let n = match file.read(&mut chunk) {
+            Ok(0) => return Ok(bytes),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                return Err(Error::Unreadable {
+                    path: path.to_path_buf(),
+                    source: e,
+                })
+            }
+        };
+        bytes.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// Reads a whole IMILAST or CSV text file within the bounds of [`read_text`].
+pub fn read_text_file(path: &Path) -> Result<Vec<u8>> {
+    let (mut file, head) = open_track_file(path)?;
+    read_text(path, &mut file, head, true)
 }
 
 /// IMILAST values as printed, back in stored units.

@@ -11,6 +11,7 @@
 //! (see [`imilast::to_imilast_units`]); NetCDF keeps the stored units. Readers
 //! of text formats convert back with [`imilast::from_imilast_units`].
 
+pub mod atomic;
 pub mod csv;
 pub mod durable;
 pub mod imilast;
@@ -25,9 +26,8 @@ pub mod tdump;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use tempfile::NamedTempFile;
+pub use atomic::{with_pending, Staged};
 
 use crate::error::{Error, Result};
 use crate::time::Calendar;
@@ -52,12 +52,13 @@ pub enum OutputFormat {
 }
 
 impl OutputFormat {
-    /// The format named by a file extension (`.txt`/`.imilast` IMILAST, `.csv`,
-    /// `.nc`, `.json`, `.tdump`), case-insensitive.
+    /// The format named by a file extension (`.txt`/`.imilast`/`.dat`
+    /// IMILAST, `.csv`, `.nc`/`.nc4`/`.netcdf`, `.json`, `.tdump`),
+    /// case-insensitive.
     pub fn from_extension(path: &Path) -> Option<Self> {
         let ext = path.extension()?.to_str()?.to_ascii_lowercase();
         Some(match ext.as_str() {
-            "txt" | "imilast" => OutputFormat::Imilast,
+            "txt" | "imilast" | "dat" => OutputFormat::Imilast,
             "csv" => OutputFormat::Csv,
             "nc" | "nc4" | "netcdf" => OutputFormat::Netcdf,
             "json" => OutputFormat::Json,
@@ -66,21 +67,37 @@ impl OutputFormat {
         })
     }
 
-    /// `--format` if given, else guessed from the output file's extension,
-    /// else IMILAST (also for standard output).
-    pub fn resolve(explicit: Option<Self>, dest: &Destination) -> Self {
-        explicit
-            .or_else(|| match dest {
-                Destination::File(p) => Self::from_extension(p),
-                Destination::Stdout => None,
-            })
-            .unwrap_or(OutputFormat::Imilast)
+    /// `--format` if given, else guessed from the output file's extension;
+    /// IMILAST for standard output and a file without an extension. An
+    /// extension of no known format is an error (`Err` says which and lists
+    /// the known ones; the caller names its flags): `-o tracks.parquet` wrote
+    /// IMILAST text under a name that promises something else.
+    pub fn resolve(explicit: Option<Self>, dest: &Destination) -> Result<Self, String> {
+        if let Some(format) = explicit {
+            return Ok(format);
+        }
+        let Destination::File(path) = dest else {
+            return Ok(OutputFormat::Imilast);
+        };
+        match path.extension() {
+            None => Ok(OutputFormat::Imilast),
+            Some(ext) => Self::from_extension(path).ok_or_else(|| {
+                format!(
+                    "unknown extension '.{}' (known: {KNOWN_EXTENSIONS})",
+                    ext.to_string_lossy()
+                )
+            }),
+        }
     }
 
-    /// The suffix of default output names: `<stem><suffix>`.
+    /// The suffix of default output names: `<stem><suffix>`, one per format
+    /// (listed in the help of `track -o`).
     pub fn default_suffix(self) -> &'static str {
         match self {
-            OutputFormat::Imilast | OutputFormat::ImilastStrict => ".imilast.txt",
+            OutputFormat::Imilast => ".imilast.txt",
+            // Its own name: a strict run must not replace the imilast output
+            // of an earlier run of the same input.
+            OutputFormat::ImilastStrict => ".imilast-strict.txt",
             OutputFormat::Csv => ".tracks.csv",
             OutputFormat::Netcdf => ".tracks.nc",
             OutputFormat::Json => ".tracks.json",
@@ -88,6 +105,10 @@ impl OutputFormat {
         }
     }
 }
+
+/// The output extensions [`OutputFormat::from_extension`] knows, for messages.
+pub const KNOWN_EXTENSIONS: &str =
+    ".txt, .imilast, .dat (imilast), .csv, .nc, .nc4, .netcdf, .json, .tdump";
 
 /// Help of the `--method-code` flag (`track` and `convert`).
 pub const METHOD_CODE_HELP: &str = "IMILAST method code that the imilast-strict format writes at the start of every point line (0-89, printed with two digits; the IMILAST intercomparison numbered its methods M02..M22)";
@@ -101,11 +122,18 @@ pub struct WriteOptions {
 
 /// Writes tracks in one format.
 pub trait TrackWriter: Send + Sync {
+    /// Why the format cannot hold these tracks, if it cannot; checked before
+    /// anything is written.
+    fn check(&self, _tracks: &Tracks) -> Result<(), String> {
+        Ok(())
+    }
+
     /// Writes the whole file to a stream.
     fn write(&self, tracks: &Tracks, out: &mut dyn Write) -> io::Result<()>;
 
-    /// Writes the whole file at `path` (created or truncated). Formats whose
-    /// library writes by path (NetCDF) override this to avoid a copy.
+    /// Writes the whole file at `path` (created or truncated) and makes it
+    /// durable. Every format, NetCDF included (built in memory), writes
+    /// through [`durable::DurableFile`], so write errors are plain I/O errors.
     fn write_path(&self, tracks: &Tracks, path: &Path) -> io::Result<()> {
         let mut out = durable::DurableFile::buffered(File::create(path)?);
         self.write(tracks, &mut out)?;
@@ -125,6 +153,31 @@ pub fn writer_for(format: OutputFormat, options: &WriteOptions) -> Box<dyn Track
         OutputFormat::Json => Box::new(json::JsonWriter),
         OutputFormat::Tdump => Box::new(tdump::TdumpWriter),
     }
+}
+
+/// Refuses dates whose year does not fit the 4 digits of a `YYYYMMDDHH`
+/// time (IMILAST's DateI10, TRACK's times): a year past 9999 printed 11
+/// digits, a negative year a minus sign, and readers take the columns apart
+/// by position. `format` names the format for the message.
+pub fn check_ten_digit_dates(tracks: &Tracks, format: &str) -> Result<(), String> {
+    let meta = &tracks.meta;
+    if !meta.time_known {
+        return Ok(());
+    }
+    // Dates grow with instants: the first and last instants bound the years.
+    let times = tracks.times();
+    let (Some(&first), Some(&last)) = (times.iter().min(), times.iter().max()) else {
+        return Ok(());
+    };
+    for t in [first, last] {
+        let date = meta.calendar.date(t);
+        if !(0..=9999).contains(&date.year) {
+            return Err(format!(
+                "the {format} format cannot hold the date {date}: its YYYYMMDDHH times have 4-digit years (0000-9999); write csv, json or netcdf instead (--format or --to)"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Whether times print as UTC instants (`...Z`): only in the calendars of real
@@ -180,6 +233,20 @@ impl std::fmt::Display for Destination {
 
 /// Writes `tracks` to `dest`; a file appears only when completely written.
 pub fn deliver(tracks: &Tracks, writer: &dyn TrackWriter, dest: &Destination) -> Result<()> {
+    atomic::commit(vec![prepare(tracks, writer, dest)?], || ())
+}
+
+/// Writes `tracks` for `dest` without putting a file in place yet (see
+/// [`atomic::commit`]). Standard output, devices and pipes are written at
+/// once.
+pub fn prepare(tracks: &Tracks, writer: &dyn TrackWriter, dest: &Destination) -> Result<Staged> {
+    if let Err(why) = writer.check(tracks) {
+        let name = match dest {
+            Destination::Stdout => PathBuf::from("-"),
+            Destination::File(p) => p.clone(),
+        };
+        return Err(Error::output(name, why));
+    }
     match dest {
         Destination::Stdout => {
             let stdout = io::stdout();
@@ -187,14 +254,51 @@ pub fn deliver(tracks: &Tracks, writer: &dyn TrackWriter, dest: &Destination) ->
             let written = writer.write(tracks, &mut out).and_then(|_| out.flush());
             // A reader that stopped early (`| head`) ends the output there.
             crate::console::quiet_broken_pipe(written)
-                .map_err(|e| Error::output("-", format!("cannot write to standard output: {e}")))
+                .map_err(|e| crate::console::stdout_error(&e))?;
+            Ok(Staged::delivered("standard output"))
         }
         Destination::File(path) => match target::resolve(path) {
-            target::Target::InPlace(p) => write_in_place(&p, |out| writer.write(tracks, out)),
-            target::Target::File(p) => write_atomic_path(&p, |tmp| writer.write_path(tracks, tmp)),
+            target::Target::InPlace(p) => {
+                write_in_place(&p, |out| writer.write(tracks, out))?;
+                Ok(Staged::delivered(p.display().to_string()))
+            }
+            target::Target::File(p) => atomic::stage(&p, |tmp| writer.write_path(tracks, tmp)),
             target::Target::Refused(why) => Err(Error::output(path, why)),
         },
     }
+}
+
+/// Writes the file at `path` through `body` without putting it in place yet
+/// (see [`atomic::commit`]); devices and pipes are written at once.
+pub fn prepare_with(
+    path: &Path,
+    body: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<Staged> {
+    let path = match target::resolve(path) {
+        target::Target::InPlace(p) => {
+            write_in_place(&p, body)?;
+            return Ok(Staged::delivered(p.display().to_string()));
+        }
+        target::Target::File(p) => p,
+        target::Target::Refused(why) => return Err(Error::output(path, why)),
+    };
+    atomic::stage(&path, |tmp| {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(tmp)?;
+        let mut out = durable::DurableFile::buffered(file);
+        body(&mut out)?;
+        durable::finish(out)
+    })
+}
+
+/// Writes a file atomically: to a temporary file beside it, then renamed.
+pub fn write_atomic(
+    path: &Path,
+    body: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<()> {
+    atomic::commit(vec![prepare_with(path, body)?], || ())
 }
 
 /// Writes to a device or named pipe (`/dev/null`, a FIFO) as it is.
@@ -207,6 +311,18 @@ fn write_in_place(path: &Path, body: impl FnOnce(&mut dyn Write) -> io::Result<(
     // A pipe's reader that stopped early (`| head`) ends the output there.
     crate::console::quiet_broken_pipe(body(&mut out).and_then(|()| out.flush()))
         .map_err(|e| io_error(path, &e))
+}
+
+/// `err` (about an output given with -o) for an output given with `flag`:
+/// its advice names that flag.
+pub fn for_flag(err: Error, flag: &str) -> Error {
+    match err {
+        Error::Output { path, message } => Error::Output {
+            path,
+            message: message.replace(" with -o", &format!(" with {flag}")),
+        },
+        other => other,
+    }
 }
 
 /// Checks early that `path` can be created, so a long run does not fail at the end.
@@ -232,10 +348,83 @@ pub fn check_writable(path: &Path) -> Result<()> {
             "is a directory; give a file name with -o",
         ));
     }
-    let probe = create_pending(parent_dir(path), ".stormtrack-check-", "")
+    refuse_unreplaceable(path)?;
+    let probe = atomic::create_pending(parent_dir(path), ".stormtrack-check-", "")
         .map_err(|e| io_error(path, &e))?;
-    finish_pending(|| drop(probe));
+    atomic::remove_pending(probe.into_temp_path()).map_err(|left| {
+        Error::output(
+            path,
+            format!(
+                "cannot remove files in directory '{}', so a failed run could not clean up: {left}; choose another location with -o",
+                parent_dir(path).display()
+            ),
+        )
+    })
+}
+
+/// Refuses a directory whose files cannot be renamed or removed, and a
+/// target that cannot be replaced (Linux inode attributes, `chattr`):
+/// creating the temporary file would succeed, but it could then neither be
+/// renamed into place nor removed.
+fn refuse_unreplaceable(path: &Path) -> Result<()> {
+    let dir = parent_dir(path);
+    if let Some(flags) = inode_flags(dir) {
+        let what = if flags & FS_IMMUTABLE_FL != 0 {
+            Some("immutable (chattr +i)")
+        } else if flags & FS_APPEND_FL != 0 {
+            Some("append-only (chattr +a): files can be created there but not renamed or removed")
+        } else {
+            None
+        };
+        if let Some(what) = what {
+            return Err(Error::output(
+                path,
+                format!(
+                    "directory '{}' is {what}; choose another location with -o",
+                    dir.display()
+                ),
+            ));
+        }
+    }
+    if std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        if let Some(flags) = inode_flags(path) {
+            if flags & (FS_IMMUTABLE_FL | FS_APPEND_FL) != 0 {
+                return Err(Error::output(
+                    path,
+                    "the file is immutable or append-only (chattr +i or +a) and cannot be replaced; remove the attribute (chattr -i -a) or choose another path with -o",
+                ));
+            }
+        }
+    }
     Ok(())
+}
+
+/// `FS_IMMUTABLE_FL` and `FS_APPEND_FL` of linux/fs.h.
+const FS_IMMUTABLE_FL: libc::c_int = 0x10;
+const FS_APPEND_FL: libc::c_int = 0x20;
+
+/// The inode attributes of a file or directory (`lsattr`), where the file
+/// system has them.
+#[cfg(target_os = "linux")]
+fn inode_flags(path: &Path) -> Option<libc::c_int> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    // O_NONBLOCK: never wait opening (the path is a directory or a regular file).
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .ok()?;
+    let mut flags: libc::c_int = 0;
+    // SAFETY: FS_IOC_GETFLAGS writes one int to the pointer given, on a
+    // descriptor that `file` keeps open.
+    let r = unsafe { libc::ioctl(file.as_raw_fd(), libc::FS_IOC_GETFLAGS, &mut flags) };
+    (r == 0).then_some(flags)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn inode_flags(_path: &Path) -> Option<libc::c_int> {
+    None
 }
 
 /// Checks that a device can be opened for writing. Named pipes and
@@ -256,7 +445,7 @@ fn check_in_place(path: &Path) -> Result<()> {
 }
 
 /// Fails unless the directory of `path` exists and is a directory.
-fn check_dir(path: &Path) -> Result<()> {
+pub(crate) fn check_dir(path: &Path) -> Result<()> {
     let dir = parent_dir(path);
     if dir.is_dir() {
         return Ok(());
@@ -275,19 +464,25 @@ fn check_dir(path: &Path) -> Result<()> {
     Err(Error::output(path, message))
 }
 
-fn parent_dir(path: &Path) -> &Path {
+pub(crate) fn parent_dir(path: &Path) -> &Path {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     }
 }
 
-fn io_error(path: &Path, e: &io::Error) -> Error {
+pub(crate) fn io_error(path: &Path, e: &io::Error) -> Error {
     let dir = parent_dir(path);
     match e.kind() {
         io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => {
             Error::output(path, "disk full while writing; free some space or write elsewhere with -o (no output was left behind)")
         }
+        // EFBIG: the process's file size limit (`ulimit -f`; SIGXFSZ is
+        // ignored so that it is this error) or the file system's largest file.
+        io::ErrorKind::FileTooLarge => Error::output(
+            path,
+            "file too large: the output exceeds the file size limit (ulimit -f) or the file system's largest file; raise the limit or write elsewhere with -o (no output was left behind)",
+        ),
         _ if e.kind() == io::ErrorKind::PermissionDenied => Error::output(
             path,
             format!("cannot write in directory '{}' (permission denied); choose a writable location with -o", dir.display()),
@@ -309,14 +504,14 @@ fn io_error(path: &Path, e: &io::Error) -> Error {
 
 /// Mode of a new output file: 0666 less the umask, as for any created file
 /// (a temporary file alone would be 0600).
-fn new_file_permissions() -> std::fs::Permissions {
+pub(crate) fn new_file_permissions() -> std::fs::Permissions {
     use std::os::unix::fs::PermissionsExt;
     std::fs::Permissions::from_mode(0o666)
 }
 
 /// The operating system's words for an error, without the temporary path
 /// that tempfile adds.
-fn os_error(e: &io::Error) -> String {
+pub(crate) fn os_error(e: &io::Error) -> String {
     if let Some(code) = e.raw_os_error() {
         return io::Error::from_raw_os_error(code).to_string();
     }
@@ -326,92 +521,6 @@ fn os_error(e: &io::Error) -> String {
         Some((os, _)) => os.to_string(),
         None => text,
     }
-}
-
-/// The temporary file being written, if any, for removal on a signal. The
-/// lock is held while a temporary file is created and registered, and while
-/// it is renamed into place and unregistered, so a signal handler holding it
-/// sees either no file or one that still needs removing.
-static PENDING_PATH: Mutex<Option<PathBuf>> = Mutex::new(None);
-
-fn pending() -> MutexGuard<'static, Option<PathBuf>> {
-    PENDING_PATH.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Path of the temporary output currently being written (for signal handlers).
-pub fn pending_temporary() -> Option<PathBuf> {
-    pending().clone()
-}
-
-/// Runs `f` with the temporary output being written, if any, while no file
-/// can be created or renamed into place. A signal handler removes the file
-/// and exits the process inside `f`, so the output never appears.
-pub fn with_pending<R>(f: impl FnOnce(Option<&Path>) -> R) -> R {
-    let guard = pending();
-    f(guard.as_deref())
-}
-
-/// Creates a temporary file in `dir` and registers it as pending.
-fn create_pending(dir: &Path, prefix: &str, suffix: &str) -> io::Result<NamedTempFile> {
-    let mut guard = pending();
-    let tmp = tempfile::Builder::new()
-        .prefix(prefix)
-        .suffix(suffix)
-        .permissions(new_file_permissions())
-        .tempfile_in(dir)?;
-    *guard = Some(tmp.path().to_path_buf());
-    Ok(tmp)
-}
-
-/// Runs `f` (which renames or deletes the pending file), then unregisters it.
-fn finish_pending<R>(f: impl FnOnce() -> R) -> R {
-    let mut guard = pending();
-    let result = f();
-    *guard = None;
-    result
-}
-
-/// Writes a file atomically: to a temporary file beside it, then renamed.
-pub fn write_atomic(
-    path: &Path,
-    body: impl FnOnce(&mut dyn Write) -> io::Result<()>,
-) -> Result<()> {
-    let path = match target::resolve(path) {
-        target::Target::InPlace(p) => return write_in_place(&p, body),
-        target::Target::File(p) => p,
-        target::Target::Refused(why) => return Err(Error::output(path, why)),
-    };
-    write_atomic_path(&path, |tmp| {
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .truncate(true)
-            .open(tmp)?;
-        let mut out = durable::DurableFile::buffered(file);
-        body(&mut out)?;
-        durable::finish(out)
-    })
-}
-
-/// Writes a file atomically through its path: `body` writes the temporary
-/// file at the path it is given (beside `path`), which is renamed to `path`
-/// only when `body` succeeds and removed otherwise. For writers whose library
-/// opens files by name (NetCDF). The temporary file is registered for removal
-/// on SIGINT/SIGTERM while it exists.
-pub fn write_atomic_path(path: &Path, body: impl FnOnce(&Path) -> io::Result<()>) -> Result<()> {
-    check_dir(path)?;
-    let tmp = create_pending(parent_dir(path), ".stormtrack-", ".part")
-        .map_err(|e| io_error(path, &e))?;
-    let result = body(tmp.path());
-    finish_pending(|| match result {
-        Ok(()) => tmp
-            .persist(path)
-            .map(drop)
-            .map_err(|e| io_error(path, &e.error)),
-        Err(e) => {
-            drop(tmp);
-            Err(io_error(path, &e))
-        }
-    })
 }
 
 #[cfg(test)]
@@ -454,6 +563,18 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o666 & !umask(), "readable like any new file");
+        }
+    }
+
+    #[test]
+    fn every_format_has_its_own_default_name() {
+        use clap::ValueEnum;
+        let suffixes: Vec<&str> = OutputFormat::value_variants()
+            .iter()
+            .map(|f| f.default_suffix())
+            .collect();
+        for (i, s) in suffixes.iter().enumerate() {
+            assert!(!suffixes[..i].contains(s), "{s} twice");
         }
     }
 

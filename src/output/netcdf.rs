@@ -23,17 +23,25 @@
 //! a time axis writes times 0 and the global attribute
 //! `stormtrack_no_time_axis = 1`.
 //!
-//! libnetcdf writes files by name: [`NetcdfWriter::write_path`] writes the
-//! temporary file of an atomic delivery directly; [`TrackWriter::write`]
-//! (standard output) writes a scratch file and copies its bytes.
+//! The file is built in memory (libnetcdf's `nc_create_mem`) and its bytes
+//! are then written like any other format's: to standard output, or to the
+//! temporary file of an atomic delivery. libnetcdf never writes to disk
+//! itself, so a full disk or a file size limit is an ordinary write error
+//! (HDF5 writing onto a full disk printed pages of HDF5-DIAG and crashed).
 //!
 //! [`read`] reads such files back, and other CF contiguous-ragged-array
 //! trajectory files with one data variable besides time, lat and lon.
 
+use std::ffi::{c_char, c_int, c_void, CString};
 use std::io::{self, Write};
 use std::path::Path;
 
-use ::netcdf::{AttributeValue, Options};
+use ::netcdf::AttributeValue;
+use netcdf_sys::{
+    libnetcdf_lock, nc_abort, nc_create_mem, nc_def_dim, nc_def_var, nc_def_var_deflate, nc_enddef,
+    nc_put_att_int, nc_put_att_text, nc_put_var_double, nc_put_var_int, nc_strerror, nc_type,
+    NC_CLASSIC_MODEL, NC_DOUBLE, NC_GLOBAL, NC_INT, NC_NETCDF4, NC_NOERR,
+};
 
 use super::imilast::longitude_east;
 use super::TrackWriter;
@@ -50,11 +58,7 @@ const RESERVED: [&str; 5] = ["track_id", "rowSize", "time", "lat", "lon"];
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NetcdfWriter;
 
-fn nc_err(e: ::netcdf::Error) -> io::Error {
-    io::Error::other(format!("NetCDF: {e}"))
-}
-
-/// The name of the value variable.
+/// The value variable's name.
 fn value_name(variable: &str) -> String {
     if RESERVED.contains(&variable) || variable.is_empty() {
         format!("{variable}_value")
@@ -75,41 +79,228 @@ fn long_name(variable: &str) -> String {
 struct VarDef<'a> {
     name: &'a str,
     dim: &'a str,
-    attrs: Vec<(&'a str, AttributeValue)>,
+    attrs: Vec<(&'a str, String)>,
 }
 
 fn def<'a>(name: &'a str, dim: &'a str, attrs: &[(&'a str, &str)]) -> VarDef<'a> {
     VarDef {
         name,
         dim,
-        attrs: attrs.iter().map(|(k, v)| (*k, (*v).into())).collect(),
+        attrs: attrs.iter().map(|(k, v)| (*k, (*v).to_string())).collect(),
+    }
+}
+
+/// `NC_memio` of netcdf_mem.h. netcdf-sys declares it with private fields,
+/// so `nc_close_memio` is declared here with a struct whose fields can be read.
+#[repr(C)]
+struct Memio {
+    size: usize,
+    memory: *mut c_void,
+    flags: c_int,
+}
+
+/// `NC_MEMIO_LOCKED` of netcdf_mem.h: the memory belongs to the caller who
+/// gave it (never set for memory that `nc_create_mem` allocated).
+const NC_MEMIO_LOCKED: c_int = 1;
+
+extern "C" {
+    fn nc_close_memio(ncid: c_int, info: *mut Memio) -> c_int;
+}
+
+/// A NetCDF file being built in memory by libnetcdf; discarded on drop
+/// unless finished with [`MemFile::into_bytes`]. libnetcdf is not
+/// thread-safe: its global lock (the one the netcdf crate takes) must be
+/// held while a `MemFile` exists, as [`NetcdfWriter::bytes`] does.
+struct MemFile {
+    ncid: c_int,
+    closed: bool,
+}
+
+/// A libnetcdf status as a result naming what failed.
+fn check(status: c_int, what: &str) -> io::Result<()> {
+    if status == NC_NOERR {
+        return Ok(());
+    }
+    // SAFETY: nc_strerror returns a pointer to a static NUL-terminated string.
+    let text = unsafe { std::ffi::CStr::from_ptr(nc_strerror(status)) };
+    Err(io::Error::other(format!(
+        "NetCDF: {what}: {}",
+        text.to_string_lossy()
+    )))
+}
+
+fn c_name(name: &str) -> io::Result<CString> {
+    CString::new(name)
+        .map_err(|_| io::Error::other(format!("NetCDF: the name {name:?} has a NUL byte")))
+}
+
+impl MemFile {
+    fn create(mode: c_int, initial_size: usize) -> io::Result<Self> {
+        let name = c_name("stormtrack-tracks.nc")?;
+        let mut ncid = -1;
+        // SAFETY: a valid C string and out-pointer; the lock is held.
+        check(
+            unsafe { nc_create_mem(name.as_ptr(), mode, initial_size, &mut ncid) },
+            "cannot create the file in memory",
+        )?;
+        Ok(MemFile {
+            ncid,
+            closed: false,
+        })
+    }
+
+    fn put_text(&mut self, varid: c_int, name: &str, value: &str) -> io::Result<()> {
+        let cname = c_name(name)?;
+        // SAFETY: `value` outlives the call, whose length is given; lock held.
+        check(
+            unsafe {
+                nc_put_att_text(
+                    self.ncid,
+                    varid,
+                    cname.as_ptr(),
+                    value.len(),
+                    value.as_ptr().cast::<c_char>(),
+                )
+            },
+            name,
+        )
+    }
+
+    fn put_int_attr(&mut self, varid: c_int, name: &str, value: i32) -> io::Result<()> {
+        let cname = c_name(name)?;
+        // SAFETY: one int read from `value`; lock held.
+        check(
+            unsafe { nc_put_att_int(self.ncid, varid, cname.as_ptr(), NC_INT, 1, &value) },
+            name,
+        )
+    }
+
+    fn def_dim(&mut self, name: &str, len: usize) -> io::Result<c_int> {
+        let cname = c_name(name)?;
+        let mut id = -1;
+        // SAFETY: valid name and out-pointer; lock held.
+        check(
+            unsafe { nc_def_dim(self.ncid, cname.as_ptr(), len, &mut id) },
+            name,
+        )?;
+        Ok(id)
+    }
+
+    fn def_var(&mut self, name: &str, xtype: nc_type, dim: c_int) -> io::Result<c_int> {
+        let cname = c_name(name)?;
+        let mut id = -1;
+        // SAFETY: one dimension id read from `dim`; lock held.
+        check(
+            unsafe { nc_def_var(self.ncid, cname.as_ptr(), xtype, 1, &dim, &mut id) },
+            name,
+        )?;
+        Ok(id)
+    }
+
+    fn deflate(&mut self, varid: c_int, level: c_int) -> io::Result<()> {
+        // SAFETY: plain integers; lock held.
+        check(
+            unsafe { nc_def_var_deflate(self.ncid, varid, 1, 1, level) },
+            "deflate",
+        )
+    }
+
+    fn enddef(&mut self) -> io::Result<()> {
+        // SAFETY: lock held.
+        check(unsafe { nc_enddef(self.ncid) }, "enddef")
+    }
+
+    /// Writes all of a variable (of `values.len()` elements, as defined).
+    fn put_ints(&mut self, varid: c_int, values: &[i32]) -> io::Result<()> {
+        if values.is_empty() {
+            return Ok(());
+        }
+        // SAFETY: the variable has exactly values.len() elements; lock held.
+        check(
+            unsafe { nc_put_var_int(self.ncid, varid, values.as_ptr()) },
+            "writing data",
+        )
+    }
+
+    fn put_doubles(&mut self, varid: c_int, values: &[f64]) -> io::Result<()> {
+        if values.is_empty() {
+            return Ok(());
+        }
+        // SAFETY: the variable has exactly values.len() elements; lock held.
+        check(
+            unsafe { nc_put_var_double(self.ncid, varid, values.as_ptr()) },
+            "writing data",
+        )
+    }
+
+    /// Closes the file and returns its bytes.
+    fn into_bytes(mut self) -> io::Result<Vec<u8>> {
+        let mut memio = Memio {
+            size: 0,
+            memory: std::ptr::null_mut(),
+            flags: 0,
+        };
+        self.closed = true;
+        // SAFETY: an open in-memory file and a valid out-struct; lock held.
+        check(
+            unsafe { nc_close_memio(self.ncid, &mut memio) },
+            "cannot finish the file in memory",
+        )?;
+        if memio.memory.is_null() {
+            return Err(io::Error::other("NetCDF: the file in memory is missing"));
+        }
+        // SAFETY: libnetcdf hands over `size` bytes at `memory`, allocated
+        // with malloc; they are copied, then freed unless the caller owned them.
+        let bytes =
+            unsafe { std::slice::from_raw_parts(memio.memory.cast::<u8>(), memio.size) }.to_vec();
+        if memio.flags & NC_MEMIO_LOCKED == 0 {
+            unsafe { libc::free(memio.memory) };
+        }
+        Ok(bytes)
+    }
+}
+
+impl Drop for MemFile {
+    fn drop(&mut self) {
+        if !self.closed {
+            // SAFETY: an open file id; the lock is held (see MemFile).
+            let _ = unsafe { nc_abort(self.ncid) };
+        }
     }
 }
 
 impl NetcdfWriter {
-    fn create(tracks: &Tracks, path: &Path) -> Result<(), ::netcdf::Error> {
+    /// The bytes of the NetCDF file of `tracks`.
+    pub fn bytes(tracks: &Tracks) -> io::Result<Vec<u8>> {
         let meta = &tracks.meta;
         let (n, m) = (tracks.len(), tracks.num_points());
         // libnetcdf takes a length of 0 as unlimited, and the classic model
         // allows one unlimited dimension: no tracks need the full model.
-        let options = if n == 0 || m == 0 {
-            Options::NETCDF4
+        let mode = if n == 0 || m == 0 {
+            NC_NETCDF4
         } else {
-            Options::NETCDF4 | Options::CLASSIC
+            NC_NETCDF4 | NC_CLASSIC_MODEL
         };
-        // The classic model needs every definition before the first data.
-        let mut file = ::netcdf::create_with(path, options)?;
+        // Declared before the file, so the file is closed or discarded first.
+        let _lock = libnetcdf_lock.lock();
+        // Room for the data and HDF5's metadata, so memory grows rarely.
+        let mut file = MemFile::create(mode, 64 * 1024 + 8 * (2 * n + 4 * m))?;
         let version = concat!("stormtrack ", env!("CARGO_PKG_VERSION"));
-        file.add_attribute("Conventions", "CF-1.11")?;
-        file.add_attribute("featureType", "trajectory")?;
-        file.add_attribute("title", "cyclone tracks")?;
-        file.add_attribute("source", version)?;
-        file.add_attribute("history", format!("tracks written by {version}"))?;
+        file.put_text(NC_GLOBAL, "Conventions", "CF-1.11")?;
+        file.put_text(NC_GLOBAL, "featureType", "trajectory")?;
+        file.put_text(NC_GLOBAL, "title", "cyclone tracks")?;
+        file.put_text(NC_GLOBAL, "source", version)?;
+        file.put_text(
+            NC_GLOBAL,
+            "history",
+            &format!("tracks written by {version}"),
+        )?;
         if !meta.time_known {
-            file.add_attribute("stormtrack_no_time_axis", 1_i32)?;
+            file.put_int_attr(NC_GLOBAL, "stormtrack_no_time_axis", 1)?;
         }
-        file.add_dimension("trajectory", n)?;
-        file.add_dimension("obs", m)?;
+        let trajectory = file.def_dim("trajectory", n)?;
+        let obs = file.def_dim("obs", m)?;
+        let dim = |name: &str| if name == "obs" { obs } else { trajectory };
 
         let calendar = meta.calendar.to_string();
         let value = value_name(&meta.variable);
@@ -122,7 +313,7 @@ impl NetcdfWriter {
             ],
         );
         if let Some(u) = &meta.units {
-            value_def.attrs.push(("units", u.as_str().into()));
+            value_def.attrs.push(("units", u.clone()));
         }
         let ints = [
             def(
@@ -173,20 +364,25 @@ impl NetcdfWriter {
             ),
             value_def,
         ];
+        // The classic model needs every definition before the first data.
+        let mut int_ids = Vec::new();
         for d in &ints {
-            let mut v = file.add_variable::<i32>(d.name, &[d.dim])?;
+            let id = file.def_var(d.name, NC_INT, dim(d.dim))?;
             for (k, a) in &d.attrs {
-                v.put_attribute(k, a.clone())?;
+                file.put_text(id, k, a)?;
             }
+            int_ids.push(id);
         }
+        let mut double_ids = Vec::new();
         for d in &doubles {
-            let mut v = file.add_variable::<f64>(d.name, &[d.dim])?;
+            let id = file.def_var(d.name, NC_DOUBLE, dim(d.dim))?;
             for (k, a) in &d.attrs {
-                v.put_attribute(k, a.clone())?;
+                file.put_text(id, k, a)?;
             }
             if m > 0 {
-                v.set_compression(4, true)?;
+                file.deflate(id, 4)?;
             }
+            double_ids.push(id);
         }
         file.enddef()?;
 
@@ -194,46 +390,24 @@ impl NetcdfWriter {
         let sizes: Vec<i32> = tracks.iter().map(|t| t.len() as i32).collect();
         let times: Vec<f64> = tracks.times().iter().map(|&t| t as f64).collect();
         let lons: Vec<f64> = tracks.lons().iter().map(|&l| longitude_east(l)).collect();
-        put(&mut file, "track_id", &ids)?;
-        put(&mut file, "rowSize", &sizes)?;
-        put(&mut file, "time", &times)?;
-        put(&mut file, "lat", tracks.lats())?;
-        put(&mut file, "lon", &lons)?;
-        put(&mut file, &value, tracks.values())?;
-        file.close()
+        file.put_ints(int_ids[0], &ids)?;
+        file.put_ints(int_ids[1], &sizes)?;
+        file.put_doubles(double_ids[0], &times)?;
+        file.put_doubles(double_ids[1], tracks.lats())?;
+        file.put_doubles(double_ids[2], &lons)?;
+        file.put_doubles(double_ids[3], tracks.values())?;
+        file.into_bytes()
     }
-}
-
-fn put<T: ::netcdf::NcTypeDescriptor>(
-    file: &mut ::netcdf::FileMut,
-    name: &str,
-    values: &[T],
-) -> Result<(), ::netcdf::Error> {
-    if values.is_empty() {
-        return Ok(());
-    }
-    file.variable_mut(name)
-        .expect("variable defined above")
-        .put_values(values, ..)
 }
 
 impl TrackWriter for NetcdfWriter {
+    /// The file is built in memory, then written out: to standard output,
+    /// or by the default `write_path` to the temporary file of an atomic
+    /// delivery, made durable like the other formats' files.
     fn write(&self, tracks: &Tracks, out: &mut dyn Write) -> io::Result<()> {
-        let dir = tempfile::tempdir()?;
-        let path = dir.path().join("tracks.nc");
-        Self::create(tracks, &path).map_err(nc_err)?;
-        io::copy(&mut std::fs::File::open(&path)?, out)?;
-        Ok(())
-    }
-
-    /// Writes the file through libnetcdf, then makes it durable like the
-    /// other formats' files (libnetcdf does not `fsync`).
-    fn write_path(&self, tracks: &Tracks, path: &Path) -> io::Result<()> {
-        Self::create(tracks, path).map_err(nc_err)?;
-        std::fs::File::open(path)?.sync_all()
+        out.write_all(&Self::bytes(tracks)?)
     }
 }
-
 /// Why a NetCDF file could not be read as tracks.
 pub type ReadError = String;
 

@@ -31,6 +31,10 @@ use crate::tracks::Tracks;
 pub struct TdumpWriter;
 
 impl TrackWriter for TdumpWriter {
+    fn check(&self, tracks: &Tracks) -> Result<(), String> {
+        super::check_ten_digit_dates(tracks, "tdump")
+    }
+
     fn write(&self, tracks: &Tracks, out: &mut dyn Write) -> io::Result<()> {
         let meta = &tracks.meta;
         writeln!(out, "0\n0 0")?;

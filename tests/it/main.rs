@@ -18,6 +18,7 @@ mod missing_frames;
 mod multifile;
 mod names;
 mod netcdf_direct;
+mod output_defects;
 mod readme;
 mod track_reference;
 mod variables;
