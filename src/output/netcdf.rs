@@ -405,6 +405,7 @@ impl TrackWriter for NetcdfWriter {
     /// or by the default `write_path` to the temporary file of an atomic
     /// delivery, made durable like the other formats' files.
     fn write(&self, tracks: &Tracks, out: &mut dyn Write) -> io::Result<()> {
+        crate::io::hdf5_quiet::quiet_hdf5_errors();
         out.write_all(&Self::bytes(tracks)?)
     }
 }
@@ -421,6 +422,7 @@ fn str_attr(value: Option<Result<AttributeValue, ::netcdf::Error>>) -> Option<St
 /// Reads CF contiguous-ragged-array trajectories; values stay in the file's
 /// units. `calendar` overrides the time variable's.
 pub fn read(path: &Path, calendar: Option<Calendar>) -> Result<Tracks, ReadError> {
+    crate::io::hdf5_quiet::quiet_hdf5_errors();
     let file = ::netcdf::open(path).map_err(|e| format!("cannot open as NetCDF: {e}"))?;
     let rowsize = file
         .variables()
