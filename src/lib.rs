@@ -14,6 +14,7 @@ pub mod console;
 pub mod detect;
 pub mod error;
 pub mod field;
+pub mod filter;
 pub mod grid;
 pub mod interrupt;
 pub mod io;
