@@ -17,5 +17,6 @@ mod missing_frames;
 mod multifile;
 mod netcdf_direct;
 mod readme;
+mod spectral;
 mod track_reference;
 mod variables;
