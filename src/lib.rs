@@ -15,6 +15,7 @@ pub mod detect;
 pub mod env_switch;
 pub mod error;
 pub mod field;
+pub mod filter;
 pub mod grid;
 pub mod interrupt;
 pub mod io;

@@ -20,5 +20,6 @@ mod names;
 mod netcdf_direct;
 mod output_defects;
 mod readme;
+mod spectral;
 mod track_reference;
 mod variables;
