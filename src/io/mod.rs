@@ -20,6 +20,7 @@ pub mod inputs;
 pub mod inventory;
 pub mod netcdf;
 pub mod series;
+pub mod zarr;
 
 use std::fs::File;
 use std::io::Read;
@@ -46,6 +47,12 @@ pub enum FileFormat {
     Netcdf4,
     #[serde(rename = "grib")]
     Grib,
+    /// A Zarr v2 store (a directory).
+    #[serde(rename = "zarr-v2")]
+    ZarrV2,
+    /// A Zarr v3 store (a directory).
+    #[serde(rename = "zarr-v3")]
+    ZarrV3,
 }
 
 impl FileFormat {
@@ -56,11 +63,29 @@ impl FileFormat {
             FileFormat::NetcdfCdf5 => "NetCDF CDF-5",
             FileFormat::Netcdf4 => "NetCDF-4/HDF5",
             FileFormat::Grib => "GRIB",
+            FileFormat::ZarrV2 => "Zarr v2",
+            FileFormat::ZarrV3 => "Zarr v3",
         }
     }
 
     pub fn is_netcdf(self) -> bool {
-        self != FileFormat::Grib
+        !matches!(
+            self,
+            FileFormat::Grib | FileFormat::ZarrV2 | FileFormat::ZarrV3
+        )
+    }
+
+    pub fn is_zarr(self) -> bool {
+        matches!(self, FileFormat::ZarrV2 | FileFormat::ZarrV3)
+    }
+
+    /// The Zarr version of a Zarr format.
+    pub(crate) fn zarr_version(self) -> Option<zarr::Version> {
+        match self {
+            FileFormat::ZarrV2 => Some(zarr::Version::V2),
+            FileFormat::ZarrV3 => Some(zarr::Version::V3),
+            _ => None,
+        }
     }
 }
 
@@ -165,6 +190,16 @@ pub struct Segment {
 pub fn open(path: &Path, request: &VariableRequest) -> Result<Box<dyn FieldReader>> {
     match sniff(path)? {
         FileFormat::Grib => Ok(Box::new(grib::GribReader::open(path, request)?)),
+        FileFormat::ZarrV2 => Ok(Box::new(zarr::ZarrReader::open(
+            path,
+            zarr::Version::V2,
+            request,
+        )?)),
+        FileFormat::ZarrV3 => Ok(Box::new(zarr::ZarrReader::open(
+            path,
+            zarr::Version::V3,
+            request,
+        )?)),
         format => {
             hdf5_quiet::quiet_hdf5_errors();
             Ok(Box::new(netcdf::NetcdfReader::open(path, format, request)?))
@@ -172,10 +207,14 @@ pub fn open(path: &Path, request: &VariableRequest) -> Result<Box<dyn FieldReade
     }
 }
 
-/// Recognises the container format from the first bytes of the file.
+/// Recognises the container format from the first bytes of the file, or a
+/// directory as a Zarr store from the metadata files at its root.
 pub fn sniff(path: &Path) -> Result<FileFormat> {
     let mut file = File::open(path).map_err(|e| open_error(path, e))?;
     if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+        if let Some(version) = zarr::detect(path) {
+            return Ok(version.format());
+        }
         return Err(Error::input(
             path,
             "is a directory, not a data file; name a NetCDF or GRIB file",
