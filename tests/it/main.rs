@@ -19,3 +19,4 @@ mod netcdf_direct;
 mod readme;
 mod track_reference;
 mod variables;
+mod zarr;
