@@ -281,7 +281,20 @@ fn a_corrupt_chunk_is_a_one_line_input_error() {
     bytes[20..40].fill(0xff);
     std::fs::write(&chunk, &bytes).unwrap();
     let o = track(&v2, &["--var", "msl"]);
-    assert_one_line_error(&o, &["msl.zarr", "'msl'", "steps 90..180", "damaged"]);
+    assert_one_line_error(
+        &o,
+        &[
+            "msl.zarr",
+            "'msl'",
+            "steps 90..180",
+            "chunk 'msl/1.1.1'",
+            "damaged",
+        ],
+    );
+    // Reading is lazy: steps before the damaged time chunk read fine.
+    let first = tracks(&v2, &["--var", "msl", "--num", "90"]);
+    let whole = tracks(&root().join(MSL_STORE), &["--var", "msl", "--num", "90"]);
+    assert!(first == whole);
     // A truncated shard of a v3 store (its index is at the end).
     let v3 = dir.path().join("sharded.zarr");
     copy_store(&oracle("msl_v3_sharded_zstd.zarr"), &v3);

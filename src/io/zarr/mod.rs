@@ -80,6 +80,8 @@ pub struct ZarrReader {
     block_steps: usize,
     /// The last block decoded for a request that needed only part of it.
     cache: Option<Block>,
+    /// Blocks decoded so far (for tests and troubleshooting).
+    decoded: usize,
 }
 
 impl std::fmt::Debug for ZarrReader {
@@ -482,11 +484,31 @@ impl ZarrReader {
             meta,
             block_steps,
             cache: None,
+            decoded: 0,
+        })
+    }
+
+    /// Blocks of steps decoded so far: one per (sub-)chunk in time read,
+    /// however the steps were requested.
+    pub fn decoded_blocks(&self) -> usize {
+        self.decoded
+    }
+
+    /// The key of the first chunk of `subset` that does not decode, to name
+    /// it in the error (only looked for once a read has failed).
+    fn bad_chunk(&self, subset: &ArraySubset) -> Option<String> {
+        let chunks = self.array.chunks_in_array_subset(subset).ok()??;
+        chunks.indices().into_iter().find_map(|c| {
+            self.array
+                .retrieve_chunk_opt::<zarrs::array::ArrayBytes<'static>>(&c, &codec_options())
+                .is_err()
+                .then(|| self.array.chunk_key(&c).to_string())
         })
     }
 
     /// Decodes steps `first..first + n` into frames.
-    fn decode(&self, first: usize, n: usize) -> Result<Vec<Frame>> {
+    fn decode(&mut self, first: usize, n: usize) -> Result<Vec<Frame>> {
+        self.decoded += 1;
         let ranges: Vec<std::ops::Range<u64>> = self
             .roles
             .iter()
@@ -500,10 +522,14 @@ impl ZarrReader {
         let shape: Vec<usize> = ranges.iter().map(|r| (r.end - r.start) as usize).collect();
         let subset = ArraySubset::new_with_ranges(&ranges);
         let failed = |e: String| {
+            let chunk = self
+                .bad_chunk(&subset)
+                .map(|k| format!(" (chunk '{k}')"))
+                .unwrap_or_default();
             Error::input(
                 &self.meta.path,
                 format!(
-                    "cannot read array '{}' steps {first}..{}: {e}; the store may be damaged (a chunk truncated or corrupt): check or rewrite it",
+                    "cannot read array '{}' steps {first}..{}{chunk}: {e}; the store may be damaged (a chunk truncated or corrupt): check or rewrite it",
                     self.meta.variable,
                     first + n
                 ),
@@ -829,5 +855,18 @@ mod tests {
         assert_eq!([a, b].concat(), want);
         assert_eq!(z.cache.as_ref().map(|c| c.first), Some(90));
         assert!(z.read(359, 2).is_err());
+    }
+
+    #[test]
+    fn a_time_chunk_read_step_by_step_is_decoded_once() {
+        let mut z = ZarrReader::open(msl_store(), Version::V2, &request("msl")).unwrap();
+        let whole = z.read(90, 90).unwrap();
+        assert_eq!(z.decoded_blocks(), 1);
+        let mut one_by_one = Vec::new();
+        for s in 90..180 {
+            one_by_one.extend(z.read(s, 1).unwrap());
+        }
+        assert_eq!(z.decoded_blocks(), 2);
+        assert_eq!(one_by_one, whole);
     }
 }
