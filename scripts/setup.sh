@@ -44,7 +44,7 @@ if ! command -v cargo >/dev/null; then
   if [ -x "$HOME/.cargo/bin/cargo" ]; then
     export PATH="$HOME/.cargo/bin:$PATH"
   else
-    echo "setup: no Rust toolchain: install one with rustup (https://rustup.rs), Rust 1.86 or newer" >&2
+    echo "setup: no Rust toolchain: install one with rustup (https://rustup.rs), Rust 1.91 or newer" >&2
     exit 1
   fi
 fi

@@ -360,7 +360,7 @@ mod tests {
                 lon: step as f64,
                 value: -(step as f64),
             };
-            if open == 0 || x % 3 == 0 {
+            if open == 0 || x.is_multiple_of(3) {
                 b.start(q);
                 expected.push(vec![q]);
             } else {

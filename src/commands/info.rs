@@ -200,7 +200,7 @@ fn kv(s: &mut String, label: &str, value: &str) {
 fn render_contents(contents: &Contents) -> String {
     let mut s = String::new();
     match contents {
-        Contents::Netcdf { variables } => {
+        Contents::Netcdf { variables } | Contents::Zarr { variables } => {
             let _ = writeln!(s, "variables:   {}", variables.len());
             let width = variables.iter().map(|v| v.name.len()).max().unwrap_or(0);
             for v in variables {

@@ -111,7 +111,7 @@ pub struct TrackArgs {
 impl TrackArgs {
     /// Validates the arguments into a [`TrackConfig`].
     pub fn into_config(self) -> Result<TrackConfig, Error> {
-        if self.window < 3 || self.window % 2 == 0 {
+        if self.window < 3 || self.window.is_multiple_of(2) {
             return Err(Error::Usage(format!(
                 "--window {} must be an odd number of cells, at least 3 (e.g. 5)",
                 self.window

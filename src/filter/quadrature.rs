@@ -97,7 +97,7 @@ pub fn good_size(n: usize) -> usize {
     loop {
         let mut r = k;
         for p in [2, 3, 5, 7, 11] {
-            while r % p == 0 {
+            while r.is_multiple_of(p) {
                 r /= p;
             }
         }

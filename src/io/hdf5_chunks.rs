@@ -447,7 +447,7 @@ impl ChunkedVar {
         }
         let len: usize = ext.iter().map(|r| r.len()).product();
         let row = ext.last().map_or(1, |r| r.len());
-        if parts == 0 || len % parts != 0 || (len / parts) % row != 0 {
+        if parts == 0 || !len.is_multiple_of(parts) || !(len / parts).is_multiple_of(row) {
             return None;
         }
         let mut out: Vec<Vec<T>> = (0..parts)

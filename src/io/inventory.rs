@@ -1,6 +1,7 @@
 //! What a file holds, as the loader sees it: the variables of a NetCDF file
-//! (dimensions, stored type, units) or the distinct parameters of a GRIB file
-//! (shortName, paramId, level, message count), and a compact summary of a
+//! or the arrays of a Zarr store (dimensions, stored type, units) or the
+//! distinct parameters of a GRIB file (shortName, paramId, level, message
+//! count), and a compact summary of a
 //! resolved field's grid and time axis. Read-only: nothing here changes how
 //! the readers resolve or decode a variable. Used by `stormtrack info`.
 
@@ -8,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::{grib, netcdf, sniff, FieldMeta, FileFormat};
+use super::{grib, netcdf, sniff, zarr, FieldMeta, FileFormat};
 use crate::error::Result;
 use crate::time::{Calendar, Instant};
 
@@ -49,6 +50,10 @@ pub enum Contents {
         messages: usize,
         parameters: Vec<GribParameter>,
     },
+    /// The root-level arrays of a Zarr store, as variables.
+    Zarr {
+        variables: Vec<NetcdfVariable>,
+    },
 }
 
 impl Contents {
@@ -57,7 +62,7 @@ impl Contents {
     /// file order.
     pub fn data_variables(&self) -> Vec<String> {
         match self {
-            Contents::Netcdf { variables } => variables
+            Contents::Netcdf { variables } | Contents::Zarr { variables } => variables
                 .iter()
                 .filter(|v| !v.coordinate && v.dims.len() >= 2)
                 .map(|v| v.name.clone())
@@ -94,6 +99,9 @@ pub fn inventory(path: &Path) -> Result<Inventory> {
                 parameters,
             }
         }
+        FileFormat::ZarrV2 | FileFormat::ZarrV3 => Contents::Zarr {
+            variables: zarr::inventory(path, format.zarr_version().expect("a Zarr format"))?,
+        },
         _ => Contents::Netcdf {
             variables: netcdf::inventory(path)?,
         },

@@ -21,6 +21,7 @@ pub mod inventory;
 pub mod netcdf;
 mod netcdf_names;
 pub mod series;
+pub mod zarr;
 
 use std::fs::File;
 use std::io::Read;
@@ -47,6 +48,12 @@ pub enum FileFormat {
     Netcdf4,
     #[serde(rename = "grib")]
     Grib,
+    /// A Zarr v2 store (a directory).
+    #[serde(rename = "zarr-v2")]
+    ZarrV2,
+    /// A Zarr v3 store (a directory).
+    #[serde(rename = "zarr-v3")]
+    ZarrV3,
 }
 
 impl FileFormat {
@@ -57,11 +64,29 @@ impl FileFormat {
             FileFormat::NetcdfCdf5 => "NetCDF CDF-5",
             FileFormat::Netcdf4 => "NetCDF-4/HDF5",
             FileFormat::Grib => "GRIB",
+            FileFormat::ZarrV2 => "Zarr v2",
+            FileFormat::ZarrV3 => "Zarr v3",
         }
     }
 
     pub fn is_netcdf(self) -> bool {
-        self != FileFormat::Grib
+        !matches!(
+            self,
+            FileFormat::Grib | FileFormat::ZarrV2 | FileFormat::ZarrV3
+        )
+    }
+
+    pub fn is_zarr(self) -> bool {
+        matches!(self, FileFormat::ZarrV2 | FileFormat::ZarrV3)
+    }
+
+    /// The Zarr version of a Zarr format.
+    pub(crate) fn zarr_version(self) -> Option<zarr::Version> {
+        match self {
+            FileFormat::ZarrV2 => Some(zarr::Version::V2),
+            FileFormat::ZarrV3 => Some(zarr::Version::V3),
+            _ => None,
+        }
     }
 }
 
@@ -166,6 +191,16 @@ pub struct Segment {
 pub fn open(path: &Path, request: &VariableRequest) -> Result<Box<dyn FieldReader>> {
     match sniff(path)? {
         FileFormat::Grib => Ok(Box::new(grib::GribReader::open(path, request)?)),
+        FileFormat::ZarrV2 => Ok(Box::new(zarr::ZarrReader::open(
+            path,
+            zarr::Version::V2,
+            request,
+        )?)),
+        FileFormat::ZarrV3 => Ok(Box::new(zarr::ZarrReader::open(
+            path,
+            zarr::Version::V3,
+            request,
+        )?)),
         format => {
             hdf5_quiet::quiet_hdf5_errors();
             Ok(Box::new(netcdf::NetcdfReader::open(path, format, request)?))
@@ -173,10 +208,16 @@ pub fn open(path: &Path, request: &VariableRequest) -> Result<Box<dyn FieldReade
     }
 }
 
-/// Recognises the container format from the first bytes of the file.
+/// Recognises the container format from the first bytes of the file, or a
+/// directory as a Zarr store from the metadata files at its root.
 pub fn sniff(path: &Path) -> Result<FileFormat> {
     // Before opening: opening a named pipe blocks until a writer comes.
     let kind = std::fs::metadata(path).map_err(|e| open_error(path, e))?;
+    if kind.is_dir() {
+        if let Some(version) = zarr::detect(path) {
+            return Ok(version.format());
+        }
+    }
     check_regular(path, &kind.file_type())?;
     let mut file = File::open(path).map_err(|e| open_error(path, e))?;
     let mut head = vec![0u8; 4096];

@@ -23,3 +23,4 @@ mod readme;
 mod spectral;
 mod track_reference;
 mod variables;
+mod zarr;

@@ -173,7 +173,7 @@ impl Spec {
 
 /// A field with structure and noise in every byte, and a few missing points.
 fn value(t: usize, i: usize, j: usize) -> f64 {
-    if (t * 7 + i * 3 + j) % 97 == 0 {
+    if (t * 7 + i * 3 + j).is_multiple_of(97) {
         return f64::NAN;
     }
     let lat = (90.0 - 10.0 * i as f64).to_radians();
