@@ -15,6 +15,7 @@ pub mod detect;
 pub mod error;
 pub mod field;
 pub mod grid;
+pub mod hodges;
 pub mod interrupt;
 pub mod io;
 pub mod link;
