@@ -148,7 +148,12 @@ pub fn detect<T: FrameValue>(
         .iter()
         .map(|v| v.masked(params.threshold, params.mode))
         .collect();
-    let sizes = object_sizes(&mask, ny, nx);
+    // Every object has at least one cell: sizes only matter above 1.
+    let sizes = if params.min_points > 1 {
+        object_sizes(&mask, ny, nx)
+    } else {
+        vec![usize::MAX; ny * nx]
+    };
     let f: Vec<f64> = values.iter().map(|v| v.to_f64()).collect();
     let half = (params.window / 2) as isize;
     let mut out = vec![];

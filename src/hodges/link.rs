@@ -36,7 +36,7 @@
 //!
 //! Units: positions in degrees, arcs in radians, `dmax` in degrees.
 
-use super::cost::{geod_dev, SpherePoint, DEG2RAD, RAD2DEG};
+use super::cost::{dev_from_parts, unit, SpherePoint, DEG2RAD, RAD2DEG};
 use super::zones::{Adapt, Zones};
 
 /// Missing, in the track matrix.
@@ -81,36 +81,107 @@ pub fn link(frames: &[Vec<(f64, f64)>], params: &LinkParams) -> ChunkTracks {
     rows_to_tracks(&state.m, &feats, params.max_missing)
 }
 
-/// All features of a chunk, flattened frame after frame.
+/// A feature of the next (or previous) frame that may be within the
+/// distance limit of a feature, with the arc between them (radians,
+/// measured from the earlier to the later feature) and its sine.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Near {
+    pub(crate) other: u32,
+    arc: f64,
+    sin: f64,
+}
+
+/// All features of a chunk, flattened frame after frame, with what the
+/// linker measures between them computed once: the reference measures the
+/// same arcs and unit vectors over and over.
 #[derive(Debug)]
 pub(crate) struct Features {
     pub(crate) pts: Vec<SpherePoint>,
+    units: Vec<[f64; 3]>,
     /// `dmax` at each feature, degrees.
     pub(crate) dmax: Vec<f64>,
     /// Frame k holds features `offsets[k]..offsets[k + 1]`.
     pub(crate) offsets: Vec<usize>,
-    /// Half-width of a latitude band that surely holds every feature within
-    /// the distance limit of another, degrees.
-    band: f64,
+    frame_of: Vec<u32>,
+    /// Features of the next frame within the latitude band of each feature
+    /// (`next[next_start[f]..next_start[f + 1]]`, by index), and of the
+    /// previous frame.
+    next_start: Vec<u32>,
+    next: Vec<Near>,
+    prev_start: Vec<u32>,
+    prev: Vec<Near>,
 }
 
 impl Features {
     pub(crate) fn new(frames: &[Vec<(f64, f64)>], zones: &Zones) -> Self {
         let mut pts = vec![];
         let mut offsets = vec![0];
-        for f in frames {
+        let mut frame_of = vec![];
+        for (k, f) in frames.iter().enumerate() {
             pts.extend(f.iter().map(|&(lat, lon)| SpherePoint::new(lat, lon)));
+            frame_of.resize(pts.len(), k as u32);
             offsets.push(pts.len());
         }
         let dmax: Vec<f64> = pts.iter().map(|p| zones.dmax_at(p.lat, p.lon)).collect();
-        // The limit is a mean of two features' dmax, so at most the largest.
-        // The margin dwarfs the error of an arccos near 0 (~1e-8 rad).
+        let units = pts.iter().map(|p| unit((p.lat, p.lon))).collect();
+        // The limit is a mean of two features' dmax, so at most the largest;
+        // the arc is at least the difference in latitude. The margin dwarfs
+        // the error of an arccos near 0 (~1e-8 rad). NaN is never ruled out.
         let band = dmax.iter().copied().fold(0.0, f64::max) + 0.01;
+        let nf = pts.len();
+        let (mut next_start, mut next) = (vec![0u32], vec![]);
+        let mut prev_count = vec![0u32; nf + 1];
+        for a in 0..nf {
+            let k = frame_of[a] as usize;
+            if k + 1 < frames.len() {
+                for b in offsets[k + 1]..offsets[k + 2] {
+                    if (pts[a].lat - pts[b].lat).abs() > band {
+                        continue;
+                    }
+                    let arc = pts[a].dist(&pts[b]);
+                    next.push(Near {
+                        other: b as u32,
+                        arc,
+                        sin: arc.sin(),
+                    });
+                    prev_count[b + 1] += 1;
+                }
+            }
+            next_start.push(next.len() as u32);
+        }
+        for b in 0..nf {
+            prev_count[b + 1] += prev_count[b];
+        }
+        let prev_start = prev_count.clone();
+        let mut fill = prev_count;
+        let mut prev = vec![
+            Near {
+                other: 0,
+                arc: 0.0,
+                sin: 0.0
+            };
+            next.len()
+        ];
+        for a in 0..nf {
+            for n in &next[next_start[a] as usize..next_start[a + 1] as usize] {
+                let slot = &mut fill[n.other as usize];
+                prev[*slot as usize] = Near {
+                    other: a as u32,
+                    ..*n
+                };
+                *slot += 1;
+            }
+        }
         Features {
             pts,
+            units,
             dmax,
             offsets,
-            band,
+            frame_of,
+            next_start,
+            next,
+            prev_start,
+            prev,
         }
     }
 
@@ -118,19 +189,62 @@ impl Features {
         self.offsets[k]..self.offsets[k + 1]
     }
 
-    /// The reference's displacement test: within the mean dmax of both.
+    /// Features of the next frame that may be within the limit of `a`.
+    fn near_next(&self, a: usize) -> &[Near] {
+        &self.next[self.next_start[a] as usize..self.next_start[a + 1] as usize]
+    }
+
+    /// Features of the previous frame that may be within the limit of `a`.
+    fn near_prev(&self, a: usize) -> &[Near] {
+        &self.prev[self.prev_start[a] as usize..self.prev_start[a + 1] as usize]
+    }
+
+    /// The arc between two features and its sine: cached for features of
+    /// consecutive frames in each other's band (arcs are symmetric to the
+    /// bit), else measured.
+    #[inline]
+    fn arc(&self, a: usize, b: usize) -> (f64, f64) {
+        let (ka, kb) = (self.frame_of[a], self.frame_of[b]);
+        let (from, to) = if kb == ka + 1 {
+            (a, b)
+        } else if ka == kb + 1 {
+            (b, a)
+        } else {
+            (a, b)
+        };
+        let list = self.near_next(from);
+        if let Ok(i) = list.binary_search_by_key(&(to as u32), |n| n.other) {
+            return (list[i].arc, list[i].sin);
+        }
+        let arc = self.pts[a].dist(&self.pts[b]);
+        (arc, arc.sin())
+    }
+
+    /// The mean `dmax` of two features, degrees.
+    #[inline]
+    fn limit(&self, a: usize, b: usize) -> f64 {
+        0.5 * (self.dmax[a] + self.dmax[b])
+    }
+
+    /// The reference's displacement test: farther than the mean dmax of both.
     #[inline]
     fn too_far(&self, a: usize, b: usize) -> bool {
-        let limit = 0.5 * (self.dmax[a] + self.dmax[b]);
-        self.pts[a].dist(&self.pts[b]) > limit * DEG2RAD
+        self.arc(a, b).0 > self.limit(a, b) * DEG2RAD
     }
 
-    /// Cannot be within the limit (a latitude test only); NaN is never ruled out.
-    #[inline]
-    fn surely_far(&self, a: usize, b: usize) -> bool {
-        (self.pts[a].lat - self.pts[b].lat).abs() > self.band
+    /// The reference's `geod_dev` of features a, b, c.
+    fn dev(&self, a: i32, b: i32, c: i32, p: &LinkParams) -> f64 {
+        let (a, b, c) = (a as usize, b as usize, c as usize);
+        dev_from_parts(
+            [self.units[a], self.units[b], self.units[c]],
+            self.arc(a, b),
+            self.arc(b, c),
+            p.w1,
+            p.w2,
+        )
     }
 
+    #[cfg(test)]
     fn latlon(&self, f: i32) -> (f64, f64) {
         let p = &self.pts[f as usize];
         (p.lat, p.lon)
@@ -183,13 +297,14 @@ impl Matrix {
                 let a = m.at(r, k) as usize;
                 let mut best_dist = 1e30;
                 let mut best = usize::MAX;
-                for (q, f) in next.clone().enumerate() {
-                    if used[q] || feats.surely_far(a, f) {
+                // In index order, as the reference (ties: lowest index).
+                for n in feats.near_next(a) {
+                    let (f, q) = (n.other as usize, n.other as usize - next.start);
+                    if used[q] {
                         continue;
                     }
-                    let limit = 0.5 * (feats.dmax[a] + feats.dmax[f]);
-                    let dist = feats.pts[a].dist(&feats.pts[f]);
-                    if dist < limit * DEG2RAD && dist < best_dist {
+                    let dist = n.arc;
+                    if dist < feats.limit(a, f) * DEG2RAD && dist < best_dist {
                         best_dist = dist;
                         best = q;
                     }
@@ -225,13 +340,7 @@ impl Matrix {
                     continue;
                 }
                 let (a, b, c) = (row[k - 1], row[k], row[k + 1]);
-                let cost = geod_dev(
-                    feats.latlon(a),
-                    feats.latlon(b),
-                    feats.latlon(c),
-                    p.w1,
-                    p.w2,
-                );
+                let cost = feats.dev(a, b, c, p);
                 let limit = psi_max_of(feats, a, b, c, p);
                 if cost > limit {
                     let r = out.push_empty();
@@ -250,8 +359,8 @@ impl Matrix {
 /// `psi_max` of the triplet a, b, c: from the mean of its two arcs, degrees.
 fn psi_max_of(feats: &Features, a: i32, b: i32, c: i32, p: &LinkParams) -> f64 {
     let (a, b, c) = (a as usize, b as usize, c as usize);
-    let d1 = feats.pts[a].dist(&feats.pts[b]);
-    let d2 = feats.pts[b].dist(&feats.pts[c]);
+    let d1 = feats.arc(a, b).0;
+    let d2 = feats.arc(b, c).0;
     p.adapt.psi_max(0.5 * (d1 + d2) * RAD2DEG, p.phimax)
 }
 
@@ -264,13 +373,7 @@ fn triplet_cost(m: &Matrix, feats: &Features, i: usize, k: usize, p: &LinkParams
     if b == NONE || c == NONE {
         return p.phimax;
     }
-    geod_dev(
-        feats.latlon(a),
-        feats.latlon(b),
-        feats.latlon(c),
-        p.w1,
-        p.w2,
-    )
+    feats.dev(a, b, c, p)
 }
 
 /// The reference's `_check_max_missing`: no run of missing frames between the
@@ -395,18 +498,28 @@ impl<'a> Exchange<'a> {
         let t = if forward { k + 1 } else { k - 1 };
         self.epoch += 1;
         self.exchange_candidates(k, t, forward);
+        // The reference keeps the first pair (in row order) of the largest
+        // gain above 1e-8: the largest gain, ties to the lowest pair.
         let mut best_gain = 1e-8;
-        let mut best = None;
+        let mut best: Option<(u32, u32)> = None;
+        // Costs are never negative unless phimax is, so a gain is at most the
+        // two old costs: pairs whose old costs cannot reach the best are
+        // skipped unevaluated.
+        let bounded = self.p.phimax >= 0.0;
         let candidates = std::mem::take(&mut self.candidates);
         for &(i, j) in &candidates {
+            if bounded && self.cost(i as usize, k) + self.cost(j as usize, k) < best_gain {
+                continue;
+            }
             if let Some(gain) = self.gain(i as usize, j as usize, k, t) {
-                if gain > best_gain {
+                if gain > best_gain || gain == best_gain && best.is_some_and(|b| (i, j) < b) {
                     best_gain = gain;
-                    best = Some((i as usize, j as usize));
+                    best = Some((i, j));
                 }
             }
         }
         self.candidates = candidates;
+        let best = best.map(|(i, j)| (i as usize, j as usize));
         let Some((i, j)) = best else {
             return false;
         };
@@ -429,7 +542,7 @@ impl<'a> Exchange<'a> {
         true
     }
 
-    /// Pairs `(i, j)`, `i < j`, sorted, that may give a valid exchange with
+    /// Pairs `(i, j)`, `i < j`, in no order and maybe repeated, that may give a valid exchange with
     /// a positive gain at k (column t exchanged); every other pair has either
     /// no valid exchange or one no better than an earlier candidate's.
     ///
@@ -448,15 +561,26 @@ impl<'a> Exchange<'a> {
     fn exchange_candidates(&mut self, k: usize, t: usize, forward: bool) {
         let feats = self.feats;
         let o = if forward { k - 1 } else { k + 1 };
+        // Pairs whose old costs sum below 1e-8 cannot gain more than 1e-8
+        // (see `step`): not even listed.
+        let bounded = self.p.phimax >= 0.0;
         self.candidates.clear();
         for b in feats.frame(k) {
             let i = self.row_of[b];
-            for q in feats.frame(t) {
-                if feats.surely_far(b, q) || feats.too_far(b, q) {
+            let near = if forward {
+                feats.near_next(b)
+            } else {
+                feats.near_prev(b)
+            };
+            for n in near {
+                let q = n.other as usize;
+                if n.arc > feats.limit(b, q) * DEG2RAD {
                     continue;
                 }
                 let j = self.row_of[q];
-                if j != i {
+                if j != i
+                    && !(bounded && self.cost(i as usize, k) + self.cost(j as usize, k) < 1e-8)
+                {
                     self.candidates.push((i.min(j), i.max(j)));
                 }
             }
@@ -464,6 +588,9 @@ impl<'a> Exchange<'a> {
         // The lowest row missing at k and t that may take a feature at t,
         // without and with a feature at o.
         let mut free = [None::<u32>; 2];
+        // A row with a feature at o, none at k and one at t has a missing
+        // run of at least 1: never valid when no run is allowed.
+        let kinds = if self.p.max_missing == 0 { 1 } else { 2 };
         let givers = feats
             .frame(k)
             .any(|b| self.m.at(self.row_of[b] as usize, t) != NONE);
@@ -473,9 +600,9 @@ impl<'a> Exchange<'a> {
                     continue;
                 }
                 let kind = (self.m.at(j, o) != NONE) as usize;
-                if free[kind].is_none() && self.may_take(j, t) {
+                if kind < kinds && free[kind].is_none() && self.may_take(j, t) {
                     free[kind] = Some(j as u32);
-                    if free.iter().all(Option::is_some) {
+                    if free[..kinds].iter().all(Option::is_some) {
                         break;
                     }
                 }
@@ -490,8 +617,6 @@ impl<'a> Exchange<'a> {
                 self.candidates.push((i.min(j), i.max(j)));
             }
         }
-        self.candidates.sort_unstable();
-        self.candidates.dedup();
     }
 
     /// Whether row j, missing at t, still passes the missing-run test with a
@@ -687,19 +812,53 @@ pub(crate) fn reference_matrix(frames: &[Vec<(f64, f64)>], p: &LinkParams) -> Ma
             }
         }
     }
+    let geod_dev = super::cost::geod_dev;
+    let ref_dev = |a: i32, b: i32, c: i32| {
+        geod_dev(
+            feats.latlon(a),
+            feats.latlon(b),
+            feats.latlon(c),
+            p.w1,
+            p.w2,
+        )
+    };
+    let ref_psi = |a: i32, b: i32, c: i32| {
+        p.adapt
+            .psi_max(0.5 * (dist(a, b) + dist(b, c)) * RAD2DEG, p.phimax)
+    };
     let flat = |rows: &[Vec<i32>]| Matrix {
         n,
         cells: rows.concat(),
     };
-    let unflat =
-        |m: &Matrix| -> Vec<Vec<i32>> { (0..m.rows()).map(|i| m.row(i).to_vec()).collect() };
-    // Break pass (straightforward already).
-    let mut rows = unflat(&flat(&rows).break_pass(&feats, p));
+    // Break pass.
+    let mut broken: Vec<Vec<i32>> = vec![];
+    for row in &rows {
+        let mut last_break = 0;
+        for k in 1..n - 1 {
+            let (a, b, c) = (row[k - 1], row[k], row[k + 1]);
+            if a != NONE && b != NONE && c != NONE && ref_dev(a, b, c) > ref_psi(a, b, c) {
+                let mut new = vec![NONE; n];
+                new[last_break..k + 1].copy_from_slice(&row[last_break..k + 1]);
+                broken.push(new);
+                last_break = k + 1;
+            }
+        }
+        let mut new = vec![NONE; n];
+        new[last_break..].copy_from_slice(&row[last_break..]);
+        broken.push(new);
+    }
+    let mut rows = broken;
     let cost = |rows: &[Vec<i32>], i: usize, k: usize| {
-        let m = flat(rows);
-        triplet_cost(&m, &feats, i, k, p)
+        let (a, b, c) = (rows[i][k - 1], rows[i][k], rows[i][k + 1]);
+        if a == NONE {
+            0.0
+        } else if b == NONE || c == NONE {
+            p.phimax
+        } else {
+            ref_dev(a, b, c)
+        }
     };
-    let psi = |r: &[i32], k: usize| psi_max_of(&feats, r[k - 1], r[k], r[k + 1], p);
+    let psi = |r: &[i32], k: usize| ref_psi(r[k - 1], r[k], r[k + 1]);
     let break_track = |rows: &mut Vec<Vec<i32>>, i: usize, k: usize, fwd: bool| {
         let t = if fwd { k + 1 } else { k.wrapping_sub(1) };
         if t >= n {
