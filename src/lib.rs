@@ -17,6 +17,7 @@ pub mod error;
 pub mod field;
 pub mod filter;
 pub mod grid;
+pub mod hodges;
 pub mod interrupt;
 pub mod io;
 pub mod link;
