@@ -26,6 +26,7 @@ fn config(input: &str, backend: BackendKind, threads: usize) -> TrackConfig {
         threshold: None,
         window: 5,
         radius: Distance::from_km(500.0),
+        hodges: None,
         selection: TimeSelection::All,
         output: Destination::Stdout,
         format: OutputFormat::Imilast,

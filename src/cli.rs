@@ -27,11 +27,11 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Detect and link centres in NetCDF or GRIB input and write tracks.
-    Track(commands::track::TrackArgs),
+    /// Detect and link centres in NetCDF, GRIB or Zarr input and write tracks.
+    Track(Box<commands::track::TrackArgs>),
     /// Convert a track file between formats (IMILAST, CSV, NetCDF, JSON in; any format out).
     Convert(commands::convert::ConvertArgs),
-    /// Show what the loader sees in NetCDF or GRIB files: variables, grid, time axis, level.
+    /// Show what the loader sees in NetCDF, GRIB or Zarr inputs: variables, grid, time axis, level.
     Info(commands::info::InfoArgs),
     /// Compare two IMILAST track files, whatever their track order (exit 0 agree, 1 differ, 2 error).
     Compare(commands::compare::CompareArgs),
@@ -59,7 +59,7 @@ pub fn main() -> i32 {
         return report(&anyhow::Error::from(e));
     }
     let result = match cli.command {
-        Command::Track(args) => commands::track::run(args),
+        Command::Track(args) => commands::track::run(*args),
         Command::Convert(args) => commands::convert::run(args),
         Command::Info(args) => commands::info::run(args),
         Command::Compare(args) => commands::compare::run(args),

@@ -137,6 +137,8 @@ pub struct TrackConfig {
     pub threshold: Option<f64>,
     pub window: usize,
     pub radius: Distance,
+    /// The Hodges tracker's configuration, when it is the algorithm.
+    pub hodges: Option<crate::hodges::HodgesConfig>,
     pub selection: TimeSelection,
     pub output: Destination,
     pub format: OutputFormat,

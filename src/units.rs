@@ -13,7 +13,7 @@ pub struct Distance {
 }
 
 impl Distance {
-    pub fn from_km(km: f64) -> Self {
+    pub const fn from_km(km: f64) -> Self {
         Distance { km }
     }
     pub fn km(self) -> f64 {

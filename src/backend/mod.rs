@@ -402,6 +402,7 @@ pub fn run(
 pub fn run_local(cfg: &TrackConfig, tracker: &dyn Tracker, kind: BackendKind) -> Result<RunOutput> {
     let reader = open_input(cfg)?;
     let meta = reader.meta().clone();
+    tracker.prepare(&meta)?;
     let range = cfg.selection.resolve(&meta)?;
     let steps = range.len();
     let plan = plan_blocks(reader.as_ref(), range);

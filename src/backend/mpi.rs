@@ -80,7 +80,10 @@ pub fn run(
         out.stats.backend = Some(BackendKind::Mpi);
         return Ok(Some(out));
     }
-    let setup = setup(cfg, rank, preflight);
+    let setup = setup(cfg, rank, preflight).and_then(|(reader, range)| {
+        tracker.prepare(reader.meta())?;
+        Ok((reader, range))
+    });
     let reader = agree_on_setup(&world, setup)?;
     let Some((reader, range)) = reader else {
         return Ok(None);

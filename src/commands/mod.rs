@@ -2,5 +2,6 @@
 
 pub mod compare;
 pub mod convert;
+pub mod hodges_args;
 pub mod info;
 pub mod track;

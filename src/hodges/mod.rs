@@ -22,6 +22,7 @@ pub mod cost;
 pub mod detect;
 pub mod link;
 pub mod splice;
+pub mod tracker;
 pub mod zones;
 
 use crate::detect::Mode;

@@ -103,7 +103,10 @@ mod tests {
         assert_eq!(chunk_ranges(60, 60, 3).unwrap(), vec![0..60]);
         assert_eq!(chunk_ranges(61, 60, 3).unwrap(), vec![0..60, 57..61]);
         assert_eq!(chunk_ranges(10, 60, 3).unwrap(), vec![0..10]);
-        assert_eq!(chunk_ranges(0, 60, 3).unwrap(), vec![]);
+        assert_eq!(
+            chunk_ranges(0, 60, 3).unwrap(),
+            Vec::<std::ops::Range<usize>>::new()
+        );
         assert!(chunk_ranges(10, 3, 3).is_none());
         assert!(chunk_ranges(10, 0, 0).is_none());
         assert_eq!(chunk_ranges(5, 3, 2).unwrap(), vec![0..3, 1..4, 2..5]);

@@ -10,6 +10,7 @@ mod errors;
 mod formats;
 mod fuzz_corpus;
 mod grib_paths;
+mod hodges;
 mod hodges_core;
 mod info;
 mod input_defects;
