@@ -215,6 +215,7 @@ pub fn blocks(range: Range<usize>, size: usize) -> impl Iterator<Item = Range<us
 /// that reads them as one time series.
 pub fn open_input(cfg: &TrackConfig) -> Result<Box<dyn FieldReader>> {
     let reader = io::series::open(&cfg.inputs, &cfg.request)?;
+    check_memory(reader.meta(), memory::available_bytes())?;
     let grid = &reader.meta().grid;
     // A window wider than the grid finds nothing anywhere: say so instead.
     if cfg.window > grid.rows() || cfg.window > grid.cols() {
@@ -228,6 +229,36 @@ pub fn open_input(cfg: &TrackConfig) -> Result<Box<dyn FieldReader>> {
         )));
     }
     Ok(reader)
+}
+
+/// Frames a run holds at once at the least: the frame being decoded, the
+/// one being detected and detection's working copy.
+const FRAMES_AT_ONCE: u64 = 3;
+
+/// Refuses a grid whose frames cannot fit in the memory this process may
+/// use, before anything is allocated (a grid declared far larger than the
+/// data written would otherwise exhaust the machine or abort).
+fn check_memory(meta: &FieldMeta, available: Option<u64>) -> Result<()> {
+    let frame = meta.frame_bytes() as u64;
+    let Some(available) = available else {
+        return Ok(());
+    };
+    if frame.saturating_mul(FRAMES_AT_ONCE) <= available {
+        return Ok(());
+    }
+    let gb = |b: u64| format!("{:.1} GB", b as f64 / 1e9);
+    Err(Error::input(
+        &meta.path,
+        format!(
+            "the grid of '{}' is {} x {} points: one frame takes {} and a run needs at least {}, more than the {} this process may use (available memory, cgroup limit, ulimit -v); track a smaller region or a coarser grid (e.g. cdo sellonlatbox or remapbil)",
+            meta.variable,
+            meta.grid.rows(),
+            meta.grid.cols(),
+            gb(frame),
+            gb(frame * FRAMES_AT_ONCE),
+            gb(available)
+        ),
+    ))
 }
 
 /// The largest odd number not above `n` (at least 3).

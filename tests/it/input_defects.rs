@@ -503,3 +503,54 @@ fn long_classic_mutation() {
         .unwrap_or(1);
     mutate_classic_headers(seed, 4000);
 }
+
+/// A NetCDF-4 grid declared far larger than the data written (40000 x 80000
+/// points, no chunk stored): refused before any frame is allocated, also
+/// under `ulimit -v` as in batch jobs (it used to abort with "memory
+/// allocation of 12800000000 bytes failed", exit 134, or take 12 GB).
+#[test]
+fn a_grid_larger_than_memory_is_an_input_error_naming_its_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.nc");
+    {
+        let _guard = common::file_lock();
+        let mut f = common::nc::create(&path).unwrap();
+        let (nlat, nlon) = (40_000usize, 80_000usize);
+        f.add_dimension("time", 1).unwrap();
+        f.add_dimension("latitude", nlat).unwrap();
+        f.add_dimension("longitude", nlon).unwrap();
+        let mut t = f.add_variable::<f64>("time", &["time"]).unwrap();
+        t.put_attribute("units", "hours since 2000-01-01").unwrap();
+        t.put_values(&[0.0], ..).unwrap();
+        let lat: Vec<f64> = (0..nlat)
+            .map(|i| 90.0 - 180.0 * i as f64 / (nlat - 1) as f64)
+            .collect();
+        let lon: Vec<f64> = (0..nlon).map(|i| 360.0 * i as f64 / nlon as f64).collect();
+        let mut v = f.add_variable::<f64>("latitude", &["latitude"]).unwrap();
+        v.put_attribute("units", "degrees_north").unwrap();
+        v.put_values(&lat, ..).unwrap();
+        let mut v = f.add_variable::<f64>("longitude", &["longitude"]).unwrap();
+        v.put_attribute("units", "degrees_east").unwrap();
+        v.put_values(&lon, ..).unwrap();
+        let mut v = f
+            .add_variable::<f32>("msl", &["time", "latitude", "longitude"])
+            .unwrap();
+        v.set_chunking(&[1, 1000, 1000]).unwrap();
+    }
+    assert!(std::fs::metadata(&path).unwrap().len() < 10 << 20);
+    let out = dir.path().join("out.txt");
+    let o = common::run(std::process::Command::new("sh").arg("-c").arg(format!(
+        "ulimit -v 4000000; exec '{}' track '{}' --var msl -q -o '{}'",
+        env!("CARGO_BIN_EXE_stormtrack"),
+        path.display(),
+        out.display()
+    )));
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("the grid of 'msl' is 40000 x 80000 points: one frame takes 12.8 GB"),
+        "{err}"
+    );
+    assert!(!out.exists());
+}
