@@ -63,7 +63,7 @@ fn address_space_room() -> Option<u64> {
         .trim()
         .parse()
         .ok()?;
-    Some(u64::from(limit.rlim_cur).saturating_sub(used_kb * 1024))
+    Some(limit.rlim_cur.saturating_sub(used_kb * 1024))
 }
 
 /// Buffers at least this large are mapped and unmapped individually.
