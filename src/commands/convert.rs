@@ -36,7 +36,7 @@ pub struct ConvertArgs {
     #[arg(long, value_enum)]
     pub from: Option<InputFormat>,
 
-    /// Format of OUTPUT. [default: from its extension (.txt/.imilast/.dat imilast, .csv, .nc/.nc4/.netcdf netcdf, .json, .tdump; another extension is an error), else imilast]
+    /// Format of OUTPUT. [default: from its extension (.txt/.imilast/.dat imilast, .csv, .nc/.nc4/.netcdf netcdf, .json, .tdump; another data format's extension such as .parquet or .h5 is an error), else imilast]
     #[arg(long, short = 't', value_enum)]
     pub to: Option<OutputFormat>,
 

@@ -77,7 +77,7 @@ pub struct TrackArgs {
     #[arg(long, short = 'o', value_name = "PATH")]
     pub output: Option<String>,
 
-    /// Output format. [default: from the output file's extension (.txt/.imilast/.dat imilast, .csv, .nc/.nc4/.netcdf netcdf, .json, .tdump; another extension is an error), else imilast]
+    /// Output format. [default: from the output file's extension (.txt/.imilast/.dat imilast, .csv, .nc/.nc4/.netcdf netcdf, .json, .tdump; another data format's extension such as .parquet or .h5 is an error), else imilast]
     #[arg(long, short = 'f', value_enum)]
     pub format: Option<OutputFormat>,
 

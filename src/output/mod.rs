@@ -68,9 +68,10 @@ impl OutputFormat {
     }
 
     /// `--format` if given, else guessed from the output file's extension;
-    /// IMILAST for standard output and a file without an extension. An
-    /// extension of no known format is an error (`Err` says which and lists
-    /// the known ones; the caller names its flags): `-o tracks.parquet` wrote
+    /// IMILAST for standard output and a file without a track format's
+    /// extension (`tracks`, `run.out`, a `mktemp` name). An extension that
+    /// names another data format is an error (`Err` says which and lists the
+    /// known ones; the caller names its flags): `-o tracks.parquet` wrote
     /// IMILAST text under a name that promises something else.
     pub fn resolve(explicit: Option<Self>, dest: &Destination) -> Result<Self, String> {
         if let Some(format) = explicit {
@@ -79,15 +80,19 @@ impl OutputFormat {
         let Destination::File(path) = dest else {
             return Ok(OutputFormat::Imilast);
         };
-        match path.extension() {
-            None => Ok(OutputFormat::Imilast),
-            Some(ext) => Self::from_extension(path).ok_or_else(|| {
-                format!(
-                    "unknown extension '.{}' (known: {KNOWN_EXTENSIONS})",
-                    ext.to_string_lossy()
-                )
-            }),
+        let Some(ext) = path.extension() else {
+            return Ok(OutputFormat::Imilast);
+        };
+        if let Some(format) = Self::from_extension(path) {
+            return Ok(format);
         }
+        let ext = ext.to_string_lossy();
+        if OTHER_DATA_FORMATS.contains(&ext.to_ascii_lowercase().as_str()) {
+            return Err(format!(
+                "unknown extension '.{ext}' (known: {KNOWN_EXTENSIONS})"
+            ));
+        }
+        Ok(OutputFormat::Imilast)
     }
 
     /// The suffix of default output names: `<stem><suffix>`, one per format
@@ -105,6 +110,15 @@ impl OutputFormat {
         }
     }
 }
+
+/// Extensions of data formats stormtrack does not write: an output named so
+/// would hold IMILAST text under a promise of something else.
+const OTHER_DATA_FORMATS: &[&str] = &[
+    "parquet", "pq", "parq", "feather", "arrow", "orc", "avro", "h5", "hdf5", "hdf", "he5", "zarr",
+    "zip", "gz", "bz2", "xz", "zst", "xlsx", "xls", "ods", "grib", "grb", "grib2", "grb2", "pkl",
+    "pickle", "npy", "npz", "mat", "shp", "geojson", "gpkg", "kml", "xml", "yaml", "yml", "toml",
+    "html", "png", "svg", "pdf", "jpg", "jpeg", "gfdl", "tsv",
+];
 
 /// The output extensions [`OutputFormat::from_extension`] knows, for messages.
 pub const KNOWN_EXTENSIONS: &str =

@@ -570,6 +570,19 @@ fn an_unknown_output_extension_needs_a_format() {
         ],
     );
     assert_eq!(listing(dir.path()), ["in.nc", "t.txt"]);
+    // An extension of no data format (a mktemp name, `.out`) is imilast.
+    for name in ["tmp.V8egcZYdBn", "run.out"] {
+        let path = dir.path().join(name);
+        let o = common::track(&input, "msl", &path, &[]);
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
+        assert!(
+            std::fs::read_to_string(&path)
+                .unwrap()
+                .starts_with("99 00,"),
+            "{name}"
+        );
+        std::fs::remove_file(&path).unwrap();
+    }
     // With the format named, any name goes; no extension is imilast.
     let o = common::track(&input, "msl", &weird, &["-f", "csv"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
