@@ -45,6 +45,53 @@ fn msl_season_agrees_with_pystormtracker_from_netcdf_grib_and_zarr() {
     }
 }
 
+/// 850 hPa vorticity in max mode from the 4-D Zarr store (a length-1
+/// pressure level): PyStormTracker's 15,209 tracks within 0.5% (76).
+#[test]
+fn vorticity_season_agrees_with_pystormtracker() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = dir.path().join("ref.txt");
+    let mut text = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(
+            std::fs::File::open(
+                "tests/data/hodges/pystormtracker-0.5.0_hodges_era5_vo850_2025-2026_djf_2.5x2.5.imilast.txt.gz",
+            )
+            .unwrap(),
+        ),
+        &mut text,
+    )
+    .unwrap();
+    std::fs::write(&reference, text).unwrap();
+    let o = run(stormtrack().args([
+        "track",
+        "data/era5_vo850_2025-2026_djf_2.5x2.5.zarr",
+        "--var",
+        "vo",
+        "--mode",
+        "max",
+        "-a",
+        "hodges",
+        "-q",
+        "-o",
+        "-",
+    ]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let ours = dir.path().join("ours.txt");
+    std::fs::write(&ours, &o.stdout).unwrap();
+    let o = run(stormtrack()
+        .arg("compare")
+        .arg(&reference)
+        .arg(&ours)
+        .args(["--count-tol", "76", "--relink-tol", "76"]));
+    let report = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{report}{}", stderr(&o));
+    assert!(
+        report.contains("B: ") && report.contains("15209 tracks"),
+        "{report}"
+    );
+}
+
 #[test]
 fn every_backend_writes_the_same_bytes() {
     let input = INPUTS[0];
