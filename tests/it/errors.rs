@@ -6,7 +6,7 @@
 use crate::common;
 use std::path::{Path, PathBuf};
 
-use crate::common::{axis, listing, stderr, track, workdir, Field};
+use crate::common::{axis, stderr, track, workdir, Field};
 
 const GRIB: &str = "data/era5_msl_2025-2026_djf_2.5x2.5.grib";
 
@@ -20,20 +20,10 @@ fn assert_failed(
     dir: &Path,
     expected_files: &[&str],
 ) {
-    let err = stderr(o);
-    assert_eq!(o.status.code(), Some(code), "stderr: {err}");
-    assert_eq!(err.lines().count(), 1, "not one line: {err}");
-    assert!(err.starts_with("stormtrack: error: "), "{err}");
-    for w in words {
-        assert!(err.contains(w), "missing {w:?} in: {err}");
-    }
-    for noise in ["ECCODES", "HDF5", "panicked", "RUST_BACKTRACE"] {
-        assert!(!err.contains(noise), "{noise} in: {err}");
-    }
+    let noise = ["ECCODES", "HDF5", "panicked", "RUST_BACKTRACE"];
+    crate::common::assert_one_error_line(o, code, words, &noise);
     assert!(o.stdout.is_empty(), "stdout: {:?}", o.stdout);
-    let mut expected: Vec<String> = expected_files.iter().map(|s| s.to_string()).collect();
-    expected.sort();
-    assert_eq!(listing(dir), expected, "files left in {}", dir.display());
+    crate::common::assert_only_files(dir, expected_files);
 }
 
 /// Writes `bytes` to `dir/name`.

@@ -21,16 +21,8 @@ fn good_input(dir: &Path) -> PathBuf {
 /// Asserts a failed run: exit code, exactly one `stormtrack: error:` line
 /// containing every key word, no HDF5/ecCodes chatter, no panic.
 fn assert_error(o: &Output, code: i32, words: &[&str]) {
-    let err = stderr(o);
-    assert_eq!(o.status.code(), Some(code), "stderr: {err}");
-    assert_eq!(err.lines().count(), 1, "not one line: {err}");
-    assert!(err.starts_with("stormtrack: error: "), "{err}");
-    for w in words {
-        assert!(err.contains(w), "missing {w:?} in: {err}");
-    }
-    for noise in ["HDF5", "ECCODES", "panicked", "RUST_BACKTRACE"] {
-        assert!(!err.contains(noise), "{noise} in: {err}");
-    }
+    let noise = ["HDF5", "ECCODES", "panicked", "RUST_BACKTRACE"];
+    common::assert_one_error_line(o, code, words, &noise);
 }
 
 /// Runs `cmd` with stdout a pipe whose reader has already gone (as after

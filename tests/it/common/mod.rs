@@ -230,3 +230,26 @@ pub mod nc {
         netcdf::create_with(path, options)
     }
 }
+
+/// Asserts a failed run: exit `code`, exactly one `stormtrack: error:` line
+/// on stderr holding every one of `words`, and none of `noise` (library
+/// chatter, panics).
+pub fn assert_one_error_line(o: &Output, code: i32, words: &[&str], noise: &[&str]) {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(code), "stderr: {err}");
+    assert_eq!(err.lines().count(), 1, "not one line: {err}");
+    assert!(err.starts_with("stormtrack: error: "), "{err}");
+    for w in words {
+        assert!(err.contains(w), "missing {w:?} in: {err}");
+    }
+    for n in noise {
+        assert!(!err.contains(n), "{n} in: {err}");
+    }
+}
+
+/// Asserts that `dir` holds exactly `files` (no output, no temporary).
+pub fn assert_only_files(dir: &Path, files: &[&str]) {
+    let mut expected: Vec<String> = files.iter().map(|s| s.to_string()).collect();
+    expected.sort();
+    assert_eq!(listing(dir), expected, "files left in {}", dir.display());
+}
